@@ -1,0 +1,3 @@
+from albauth.cli import main
+
+raise SystemExit(main())
