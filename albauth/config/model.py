@@ -1,0 +1,191 @@
+"""The configuration model: ALB's listener/rule/action shapes, plus albauth's own settings.
+
+Frozen dataclasses built once by `albauth.config.load`; the running server only reads them.
+Field names follow ALB's API where the thing is ALB's, and albauth's own words elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+# --- Conditions (spec 7.2) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostHeaderCondition:
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PathPatternCondition:
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HttpHeaderCondition:
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HttpRequestMethodCondition:
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueryStringCondition:
+    pairs: tuple[tuple[str | None, str], ...]  # (Key or None for "any key", Value)
+
+
+@dataclass(frozen=True)
+class SourceIpCondition:
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+Condition = Union[
+    HostHeaderCondition,
+    PathPatternCondition,
+    HttpHeaderCondition,
+    HttpRequestMethodCondition,
+    QueryStringCondition,
+    SourceIpCondition,
+]
+
+# --- Actions (spec 7.3) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightedTargetGroup:
+    name: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class ForwardAction:
+    target_groups: tuple[WeightedTargetGroup, ...]
+
+
+@dataclass(frozen=True)
+class FixedResponseAction:
+    status: int
+    content_type: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class RedirectAction:
+    protocol: str  # HTTP | HTTPS | #{protocol}
+    port: str  # digits | #{port}
+    host: str
+    path: str
+    query: str
+    status: int  # 301 | 302
+
+
+TerminalAction = Union[ForwardAction, FixedResponseAction, RedirectAction]
+
+OnUnauthenticated = Literal["authenticate", "deny", "allow"]
+
+
+@dataclass(frozen=True)
+class AuthenticateConfig:
+    """One authenticate-oidc or authenticate-cognito action, normalised to OIDC terms.
+
+    For Cognito the endpoints and issuer are derived from the user pool (spec 1.2.1)."""
+
+    kind: Literal["oidc", "cognito"]
+    issuer: str
+    authorization_endpoint: str | None  # None: from OIDC discovery (albauth extension)
+    token_endpoint: str | None
+    userinfo_endpoint: str | None
+    client_id: str
+    client_secret: str
+    session_cookie_name: str = "AWSELBAuthSessionCookie"
+    scope: str = "openid"
+    session_timeout: int = 604800
+    extra_params: tuple[tuple[str, str], ...] = ()
+    on_unauthenticated: OnUnauthenticated = "authenticate"
+    # albauth extensions (action-level `albauth:` block)
+    client_auth: Literal["post", "basic"] = "post"
+    pkce: bool = False
+    nonce: bool = False
+    jwks_uri: str | None = None
+    idp_timeout: float = 10.0
+    logout_endpoint: str | None = None  # Cognito's /logout, for apps
+
+
+@dataclass(frozen=True)
+class Rule:
+    priority: int | None  # None: the listener's default rule
+    conditions: tuple[Condition, ...]
+    authenticate: AuthenticateConfig | None
+    action: TerminalAction
+    key: str  # where the rule sits in the config, for messages and logs
+
+
+# --- albauth's own settings ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    name: str
+    targets: tuple[str, ...]  # base URLs, e.g. http://127.0.0.1:8080
+
+
+@dataclass(frozen=True)
+class Listener:
+    protocol: Literal["HTTP", "HTTPS"]
+    port: int
+    address: str = "0.0.0.0"
+    certificate_file: str | None = None
+    key_file: str | None = None
+    rules: tuple[Rule, ...] = ()  # sorted by priority; the default rule is last
+    # Authentication on an HTTP listener: behind a TLS-terminating proxy (scheme and port
+    # come from X-Forwarded-Proto/-Port) or local development on loopback.
+    trust_forwarded_proto: bool = False
+    local_development: bool = False
+
+    @property
+    def has_authenticate(self) -> bool:
+        return any(r.authenticate is not None for r in self.rules)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    store: Literal["cookie", "memory", "redis"] = "cookie"
+    redis_url: str | None = None
+    secrets: tuple[str, ...] = ()  # empty: generated at start, with a warning
+    key_prefix: str = "albauth:"
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    key_file: str | None = None  # PEM file; created when missing
+    signer_arn: str | None = None  # None: a realistic default from region/account
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    encoding: Literal["alb", "standard"] = "alb"
+    lifetime: int = 120
+    reuse_seconds: int = 30  # reuse a signed header for a session this long
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    connect_timeout: float = 10.0
+    idle_timeout: float = 60.0  # ALB's default idle timeout
+    strip_oidc_headers_everywhere: bool = True  # spec 9 #14: also on rules without auth
+    expose_error_reason: bool = False  # x-alb-emulator-error-reason header
+
+
+@dataclass(frozen=True)
+class Settings:
+    listeners: tuple[Listener, ...]
+    target_groups: dict[str, TargetGroup] = field(default_factory=dict)
+    session: SessionSettings = SessionSettings()
+    signing: SigningSettings = SigningSettings()
+    proxy: ProxySettings = ProxySettings()
+    admin_listen: tuple[str, int] | None = ("127.0.0.1", 9901)
+    log_level: str = "INFO"
+    source: str = "environment"  # the file the settings came from

@@ -1,0 +1,184 @@
+"""Listener rule matching with ALB's semantics (spec 7.1-7.2).
+
+Rules are compiled once at start: every pattern becomes either a literal comparison or one
+precompiled regular expression, so matching a request costs a few string operations.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+from urllib.parse import unquote_plus
+
+from albauth.config.model import (
+    Condition,
+    HostHeaderCondition,
+    HttpHeaderCondition,
+    HttpRequestMethodCondition,
+    PathPatternCondition,
+    QueryStringCondition,
+    Rule,
+    SourceIpCondition,
+)
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What rules look at, taken from a request once."""
+
+    host: str  # Host header without the port, as sent
+    path: str  # percent-decoded path, never the query
+    method: str
+    headers: Mapping[str, str] | Callable[[str], Sequence[str]]  # name -> all values
+    query: Sequence[tuple[str, str]]  # percent-decoded (key, value) pairs, in order
+    peer: str  # TCP peer address, never X-Forwarded-For
+
+
+def wildcard_regex(pattern: str, *, ignore_case: bool, escapes: bool = False) -> re.Pattern[str]:
+    """ALB's wildcards: `*` is zero or more characters (it spans `/`), `?` exactly one.
+    In query-string conditions a backslash escapes a literal `*` or `?`."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if escapes and ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*?\\":
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
+
+
+Matcher = Callable[[str], bool]
+
+
+def _value_matcher(patterns: Sequence[str], *, ignore_case: bool, escapes: bool = False) -> Matcher:
+    literals = set()
+    regexes = []
+    for p in patterns:
+        if ("*" in p or "?" in p):
+            regexes.append(wildcard_regex(p, ignore_case=ignore_case, escapes=escapes))
+        else:
+            literals.add(p.replace("\\", "") if escapes else p)
+    if ignore_case:
+        literals = {v.lower() for v in literals}
+
+    def match(value: str) -> bool:
+        probe = value.lower() if ignore_case else value
+        if probe in literals:
+            return True
+        return any(r.fullmatch(value) for r in regexes)
+
+    return match
+
+
+def _host_without_port(host: str) -> str:
+    if host.startswith("["):  # [v6]:port
+        end = host.find("]")
+        return host[: end + 1] if end != -1 else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+RequestTest = Callable[[RequestFacts], bool]
+
+
+def _compile_condition(cond: Condition) -> RequestTest:
+    if isinstance(cond, HostHeaderCondition):
+        m = _value_matcher(cond.values, ignore_case=True)
+        return lambda f: m(f.host)
+    if isinstance(cond, PathPatternCondition):
+        m = _value_matcher(cond.values, ignore_case=False)
+        return lambda f: m(f.path)
+    if isinstance(cond, HttpRequestMethodCondition):
+        methods = frozenset(cond.values)
+        return lambda f: f.method in methods
+    if isinstance(cond, HttpHeaderCondition):
+        m = _value_matcher(cond.values, ignore_case=True)
+        name = cond.name.lower()
+
+        def header_test(f: RequestFacts) -> bool:
+            getter = f.headers
+            values = getter(name) if callable(getter) else (
+                [getter[name]] if name in getter else [])
+            # A repeated header: each instance is tried in order.
+            return any(m(v) for v in values)
+
+        return header_test
+    if isinstance(cond, QueryStringCondition):
+        pairs = [
+            (None if k is None else _value_matcher([k], ignore_case=True, escapes=True),
+             _value_matcher([v], ignore_case=True, escapes=True))
+            for k, v in cond.pairs
+        ]
+
+        def query_test(f: RequestFacts) -> bool:
+            for key_m, value_m in pairs:
+                for k, v in f.query:
+                    if (key_m is None or key_m(k)) and value_m(v):
+                        return True
+            return False
+
+        return query_test
+    if isinstance(cond, SourceIpCondition):
+        nets = cond.networks
+
+        def ip_test(f: RequestFacts) -> bool:
+            try:
+                addr = ipaddress.ip_address(f.peer)
+            except ValueError:
+                return False
+            if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+                addr = addr.ipv4_mapped
+            return any(addr.version == n.version and addr in n for n in nets)
+
+        return ip_test
+    raise TypeError(f"unknown condition {cond!r}")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    tests: tuple[RequestTest, ...]
+
+    def matches(self, facts: RequestFacts) -> bool:
+        # Conditions are AND-ed; the values inside one condition are OR-ed.
+        for test in self.tests:
+            if not test(facts):
+                return False
+        return True
+
+
+class RuleTable:
+    """A listener's rules in evaluation order; the default rule (no conditions) is last."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        ordered = sorted(rules, key=lambda r: (r.priority is None, r.priority or 0))
+        self.rules = tuple(
+            CompiledRule(r, tuple(_compile_condition(c) for c in r.conditions)) for r in ordered
+        )
+        self.needs_query = any(
+            isinstance(c, QueryStringCondition) for r in ordered for c in r.conditions)
+
+    def match(self, facts: RequestFacts) -> Rule | None:
+        for compiled in self.rules:
+            if compiled.matches(facts):
+                return compiled.rule
+        return None
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """Percent-decoded (key, value) pairs in order; `a` alone is (a, "")."""
+    pairs = []
+    for part in raw_query.split("&"):
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        pairs.append((unquote_plus(k), unquote_plus(v)))
+    return pairs
+
+
+def host_for_rules(host_header: str | None) -> str:
+    return _host_without_port(host_header or "")
