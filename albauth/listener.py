@@ -1,0 +1,188 @@
+"""One listener: the request path of spec 2.1 — limits, the login callback, rule matching,
+the authenticate action, then the rule's terminal action."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from aiohttp import web
+from yarl import URL
+
+from albauth.config.model import (
+    AuthenticateConfig,
+    FixedResponseAction,
+    ForwardAction,
+    Listener,
+    ProxySettings,
+    RedirectAction,
+    Rule,
+    TargetGroup,
+)
+from albauth.errors import SERVER, alb_error_response
+from albauth.proxy import Forwarder, upstream_request_headers
+from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
+
+log = logging.getLogger("albauth.listener")
+
+CALLBACK_PATH = "/oauth2/idpresponse"
+MAX_HEADERS_BYTES = 64 * 1024  # ALB: all request headers together
+MAX_XFF_ADDRESSES = 30  # ALB answers 463 past this
+
+
+@dataclass(frozen=True)
+class AuthPassed:
+    """A request the authenticate action lets through."""
+
+    headers: Sequence[tuple[str, str]]  # x-amzn-oidc-* for the target (empty under allow)
+    set_cookies: Sequence[str] = ()  # re-issued session shards after a refresh
+    authenticated: bool = False
+
+
+class Authenticator(Protocol):
+    async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
+                    origin: "Origin") -> AuthPassed | web.StreamResponse: ...
+
+    async def callback(self, request: web.BaseRequest, origin: "Origin") -> web.StreamResponse: ...
+
+
+@dataclass(frozen=True)
+class Origin:
+    """How the client reached albauth: the scheme and port of the URL it used."""
+
+    scheme: str  # http | https
+    port: str
+    secure_cookies: bool
+
+
+class TargetPicker:
+    """Weighted choice of target group (ALB's weighted forward), round robin inside a group."""
+
+    def __init__(self, groups: dict[str, TargetGroup]) -> None:
+        self._cycles = {name: itertools.cycle([URL(t) for t in g.targets]) for name, g in groups.items()
+                        if g.targets}
+
+    def pick(self, action: ForwardAction) -> URL | None:
+        groups = action.target_groups
+        if len(groups) == 1:
+            name = groups[0].name
+        else:
+            name = random.choices([g.name for g in groups], weights=[g.weight for g in groups])[0]
+        cycle = self._cycles.get(name)
+        if cycle is None:
+            if name.startswith(("http://", "https://")):
+                self._cycles[name] = cycle = itertools.cycle([URL(name)])
+            else:
+                return None
+        return next(cycle)
+
+
+class ListenerHandler:
+    def __init__(self, listener: Listener, *, forwarder: Forwarder, picker: TargetPicker,
+                 authenticator: Authenticator | None, proxy_settings: ProxySettings) -> None:
+        self.listener = listener
+        self.table = RuleTable(listener.rules)
+        self.forwarder = forwarder
+        self.picker = picker
+        self.authenticator = authenticator
+        self.settings = proxy_settings
+        self._scheme = "https" if listener.protocol == "HTTPS" else "http"
+        self._port = str(listener.port)
+        self._intercept_callback = listener.has_authenticate and authenticator is not None
+
+    def origin(self, request: web.BaseRequest) -> Origin:
+        if self.listener.trust_forwarded_proto:
+            # Behind a TLS-terminating proxy: it tells us what the browser used.
+            proto = request.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip().lower()
+            port = request.headers.get("X-Forwarded-Port", "443" if proto == "https" else "80")
+            return Origin(proto if proto in ("http", "https") else "https", port.split(",")[0].strip(),
+                          secure_cookies=proto != "http")
+        return Origin(self._scheme, self._port, secure_cookies=self._scheme == "https")
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.method == "TRACE":
+            return alb_error_response(405)
+        headers = request.headers
+        xff = headers.get("X-Forwarded-For")
+        if xff is not None and xff.count(",") + 1 > MAX_XFF_ADDRESSES:
+            return alb_error_response(463)
+        if sum(len(k) + len(v) + 4 for k, v in request.raw_headers) > MAX_HEADERS_BYTES:
+            return alb_error_response(400)
+        if not request.raw_path.startswith("/"):
+            return alb_error_response(400)
+        if self._intercept_callback and request.path == CALLBACK_PATH:
+            assert self.authenticator is not None
+            return await self.authenticator.callback(request, self.origin(request))
+
+        facts = RequestFacts(
+            host=host_for_rules(headers.get("Host")),
+            path=request.path,
+            method=request.method,
+            headers=lambda name: headers.getall(name, ()),
+            query=parse_query(request.rel_url.raw_query_string) if self.table.needs_query else (),
+            peer=request.remote or "",
+        )
+        rule = self.table.match(facts)
+        if rule is None:  # cannot happen with a default rule; be safe anyway
+            return alb_error_response(503)
+        return await self.run_rule(request, rule, xff)
+
+    async def run_rule(self, request: web.BaseRequest, rule: Rule, xff: str | None) -> web.StreamResponse:
+        passed = AuthPassed(())
+        origin: Origin | None = None
+        if rule.authenticate is not None and self.authenticator is not None:
+            origin = self.origin(request)
+            outcome = await self.authenticator.check(request, rule.authenticate, origin)
+            if isinstance(outcome, web.StreamResponse):
+                return outcome
+            passed = outcome
+        elif not self.settings.strip_oidc_headers_everywhere:
+            passed = AuthPassed(tuple((k, v) for k, v in request.headers.items()
+                                      if k.lower().startswith("x-amzn-oidc-")))
+        action = rule.action
+        if isinstance(action, ForwardAction):
+            target = self.picker.pick(action)
+            if target is None:
+                return alb_error_response(503)
+            origin = origin or self.origin(request)
+            peer = request.remote or ""
+            fwd_headers = upstream_request_headers(
+                request, forwarded_for=f"{xff}, {peer}" if xff else peer, proto=origin.scheme,
+                port=origin.port, auth_headers=passed.headers,
+                websocket=request.headers.get("Upgrade", "").lower() == "websocket")
+            return await self.forwarder.forward(request, target, fwd_headers,
+                                                [("Set-Cookie", c) for c in passed.set_cookies])
+        if isinstance(action, FixedResponseAction):
+            resp = web.Response(status=action.status, text=action.body,
+                                content_type=action.content_type or "text/plain")
+        else:
+            resp = web.Response(status=action.status)
+            resp.headers["Location"] = self.redirect_location(request, action)
+        resp.headers["Server"] = SERVER
+        for cookie in passed.set_cookies:
+            resp.headers.add("Set-Cookie", cookie)
+        return resp
+
+    def redirect_location(self, request: web.BaseRequest, action: RedirectAction) -> str:
+        origin = self.origin(request)
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        values = {
+            "#{protocol}": origin.scheme,
+            "#{host}": host_for_rules(request.headers.get("Host")),
+            "#{port}": origin.port,
+            "#{path}": raw_path.lstrip("/"),  # ALB writes /#{path}: the placeholder has no leading slash
+            "#{query}": raw_query,
+        }
+
+        def fill(template: str) -> str:
+            for key, value in values.items():
+                template = template.replace(key, value)
+            return template
+
+        scheme = fill(action.protocol).lower()
+        location = f"{scheme}://{fill(action.host)}:{fill(action.port)}{fill(action.path)}"
+        query = fill(action.query)
+        return f"{location}?{query}" if query else location

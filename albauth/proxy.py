@@ -1,0 +1,239 @@
+"""Forwarding to targets, as ALB does it (spec 5.3): one pooled keep-alive client, bodies
+streamed both ways, WebSocket upgrades spliced, hop-by-hop headers dropped, `Host` kept,
+`X-Forwarded-*` and `X-Amzn-Trace-Id` set, and ALB's 502/503/504 pages when a target fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Iterable, Sequence
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from albauth.config.model import ProxySettings
+from albauth.errors import alb_error_response
+
+log = logging.getLogger("albauth.proxy")
+
+# RFC 9110 7.6.1 hop-by-hop fields, plus the WebSocket handshake fields the client library
+# regenerates for its own connection to the target.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "transfer-encoding", "upgrade",
+})
+_WS_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
+                           "sec-websocket-protocol", "sec-websocket-accept"})
+_ALB_SET = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "host", "x-amzn-trace-id"})
+# Responses up to this size are read whole and sent in one write; larger ones stream.
+_SMALL_BODY = 256 * 1024
+_CHUNK = 64 * 1024
+
+
+def new_trace_id(now: float | None = None) -> str:
+    t = int(time.time() if now is None else now)
+    return f"1-{t:08x}-{os.urandom(12).hex()}"
+
+
+def trace_header(inbound: str | None) -> str:
+    """ALB adds `Root=` when there is none; with a Root, it adds or updates `Self=` and keeps
+    the other fields."""
+    if not inbound or "Root=" not in inbound:
+        return f"Root={new_trace_id()}"
+    fields = [f for f in (p.strip() for p in inbound.split(";")) if f and not f.startswith("Self=")]
+    fields.insert(1, f"Self={new_trace_id()}")
+    return ";".join(fields)
+
+
+def connection_tokens(headers: CIMultiDictProxy[str]) -> frozenset[str]:
+    """Fields named in `Connection` are hop-by-hop for this message too."""
+    named = headers.getall("Connection", ())
+    if not named:
+        return frozenset()
+    return frozenset(t.strip().lower() for v in named for t in v.split(","))
+
+
+def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
+                             auth_headers: Sequence[tuple[str, str]], websocket: bool) -> CIMultiDict[str]:
+    """Headers for the target, in ALB's order on the wire: X-Forwarded-For, -Proto, -Port,
+    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own."""
+    inbound = request.headers
+    out: CIMultiDict[str] = CIMultiDict()
+    out["X-Forwarded-For"] = forwarded_for
+    out["X-Forwarded-Proto"] = proto
+    out["X-Forwarded-Port"] = port
+    host = inbound.get("Host")
+    if host is not None:
+        out["Host"] = host
+    out["X-Amzn-Trace-Id"] = trace_header(inbound.get("X-Amzn-Trace-Id"))
+    for name, value in auth_headers:
+        out.add(name, value)
+    extra_hop = connection_tokens(inbound)
+    for name, value in inbound.items():
+        lower = name.lower()
+        if (lower in HOP_BY_HOP or lower in _ALB_SET or lower.startswith("x-amzn-oidc-")
+                or lower in extra_hop or (websocket and lower in _WS_HANDSHAKE)):
+            continue
+        out.add(name, value)
+    return out
+
+
+def _response_headers(upstream: CIMultiDictProxy[str],
+                      extra: Iterable[tuple[str, str]]) -> CIMultiDict[str]:
+    extra_hop = connection_tokens(upstream)
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in upstream.items():
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower in extra_hop or lower == "content-length":
+            continue
+        out.add(name, value)
+    for name, value in extra:
+        out.add(name, value)
+    return out
+
+
+class Forwarder:
+    """Owns the pooled client; one per process."""
+
+    def __init__(self, settings: ProxySettings) -> None:
+        self.settings = settings
+        self._client: aiohttp.ClientSession | None = None
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        if self._client is None:
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=self.settings.idle_timeout,
+                                             ttl_dns_cache=60, enable_cleanup_closed=True)
+            self._client = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,  # bytes pass through exactly as the target sent them
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout,
+                                              sock_read=self.settings.idle_timeout),
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
+                      response_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
+        # The request-target is passed on exactly as the client sent it (ALB does not rewrite).
+        url = URL(str(target.origin()) + request.raw_path, encoded=True)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._websocket(request, url, headers, response_headers)
+        body = request.content if request.body_exists else None
+        try:
+            upstream = await self.client.request(
+                request.method, url, headers=headers, data=body, allow_redirects=False,
+                compress=None, chunked=None,
+            )
+        except asyncio.TimeoutError:
+            log.warning("target %s timed out", target)
+            return alb_error_response(504)
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
+                aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+            log.warning("target %s failed: %s", target, exc.__class__.__name__)
+            return alb_error_response(502)
+        except aiohttp.ClientError as exc:
+            log.warning("target %s answered badly: %s", target, exc)
+            return alb_error_response(502)
+        try:
+            return await self._relay(request, upstream, response_headers)
+        finally:
+            upstream.release()
+
+    async def _relay(self, request: web.BaseRequest, upstream: aiohttp.ClientResponse,
+                     extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+        headers = _response_headers(upstream.headers, extra)
+        length = upstream.content_length
+        no_body = request.method == "HEAD" or upstream.status in (204, 304) or 100 <= upstream.status < 200
+        if no_body or (length is not None and length <= _SMALL_BODY):
+            try:
+                body = b"" if no_body else await upstream.read()
+            except asyncio.TimeoutError:
+                return alb_error_response(504)
+            except aiohttp.ClientError:
+                return alb_error_response(502)
+            resp = web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=body)
+            if no_body and length is not None:
+                resp.headers["Content-Length"] = str(length)
+            return resp
+        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+        if length is not None:
+            resp.content_length = length
+        else:
+            resp.enable_chunked_encoding()
+        try:
+            first = await upstream.content.readany()
+        except asyncio.TimeoutError:
+            return alb_error_response(504)
+        except aiohttp.ClientError:
+            return alb_error_response(502)
+        await resp.prepare(request)
+        try:
+            chunk = first
+            while chunk:
+                await resp.write(chunk)
+                chunk = await upstream.content.readany()
+        except (asyncio.TimeoutError, aiohttp.ClientError, ConnectionResetError) as exc:
+            # Headers are gone already: all ALB can do is cut the connection.
+            log.warning("target response broke off: %s", exc.__class__.__name__)
+            request.transport and request.transport.close()
+            return resp
+        await resp.write_eof()
+        return resp
+
+    async def _websocket(self, request: web.BaseRequest, url: URL, headers: CIMultiDict[str],
+                         response_headers: Sequence[tuple[str, str]]) -> web.StreamResponse:
+        protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        ws_url = url.with_scheme("wss" if url.scheme == "https" else "ws")
+        try:
+            upstream = await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
+                                                    autoclose=False, autoping=False, max_msg_size=0)
+        except asyncio.TimeoutError:
+            return alb_error_response(504)
+        except aiohttp.WSServerHandshakeError as exc:
+            return alb_error_response(502 if exc.status < 400 else exc.status)
+        except aiohttp.ClientError:
+            return alb_error_response(502)
+        client_ws = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else (),
+                                          autoclose=False, autoping=False, max_msg_size=0)
+        for name, value in response_headers:
+            client_ws.headers.add(name, value)
+        await client_ws.prepare(request)  # type: ignore[arg-type]
+
+        async def pump(src: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+                       dst: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
+            async for msg in src:
+                if msg.type == WSMsgType.TEXT:
+                    await dst.send_str(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await dst.send_bytes(msg.data)
+                elif msg.type == WSMsgType.PING:
+                    await dst.ping(msg.data)
+                elif msg.type == WSMsgType.PONG:
+                    await dst.pong(msg.data)
+                elif msg.type == WSMsgType.CLOSE:
+                    break
+            if not dst.closed:
+                await dst.close(code=src.close_code or 1000)
+
+        tasks = [asyncio.ensure_future(pump(client_ws, upstream)),
+                 asyncio.ensure_future(pump(upstream, client_ws))]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await upstream.close()
+            await client_ws.close()
+        return client_ws
