@@ -86,13 +86,12 @@ class AiohttpOAuth2Request(OAuth2Request):  # type: ignore[misc]
 
 
 async def read_oauth2_request(request: web.Request) -> AiohttpOAuth2Request:
-    form: MultiDictProxy[Any] | tuple[()] = ()
+    form: list[tuple[str, str]] = []
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-        form = await request.post()
-    return AiohttpOAuth2Request(
-        request.method, str(request.url), request.headers, request.query.items(),
-        [(k, v) for k, v in form.items() if isinstance(v, str)],
-    )
+        posted: MultiDictProxy[Any] = await request.post()
+        form = [(k, v) for k, v in posted.items() if isinstance(v, str)]
+    return AiohttpOAuth2Request(request.method, str(request.url), request.headers,
+                                request.query.items(), form)
 
 
 class IdpAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
