@@ -1,0 +1,257 @@
+"""The authenticate-oidc / authenticate-cognito action, as ALB runs it (spec 1.3, 2, 3, 4, 6.2).
+
+`check` runs for every request on a rule with an authenticate action: valid session →
+identity headers; none → OnUnauthenticatedRequest; expired access token → refresh.
+`callback` answers `/oauth2/idpresponse` on every listener that has an authenticate action.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass, replace
+from typing import Iterable
+from urllib.parse import quote
+
+from aiohttp import web
+
+from albauth.auth.errors import ELB_AUTH_ERROR, ELB_AUTH_FAILURE, IdPError, UserClaimsTooLarge
+from albauth.auth.headers import IdentityHeaders
+from albauth.auth.provider import OidcClient, TokenSet
+from albauth.auth.refresh import SingleFlightRefresher
+from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
+from albauth.clock import Clock
+from albauth.config.model import AuthenticateConfig
+from albauth.errors import SERVER, alb_error_response
+from albauth.listener import AuthPassed, Origin
+from albauth.ops.metrics import Metrics
+from albauth.session.cookies import CookiePolicy, SessionTooLarge, expire, shard_indices
+from albauth.session.model import Session, binding_for, new_sid
+from albauth.session.store import SessionInvalid, SessionStore
+
+log = logging.getLogger("albauth.auth")
+
+MAX_CLAIMS_BYTES = 11 * 1024  # userinfo JSON + access token (spec 2.6)
+
+
+@dataclass(frozen=True)
+class BoundAction:
+    """One authenticate config with what it needs at run time."""
+
+    config: AuthenticateConfig
+    binding: str
+    client: OidcClient
+
+
+def pkce_challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+class AuthenticateAction:
+    def __init__(self, *, store: SessionStore, states: StateCodec, headers: IdentityHeaders,
+                 clients: dict[str, OidcClient], metrics: Metrics, clock: Clock,
+                 refresher: SingleFlightRefresher | None = None, expose_error_reason: bool = False) -> None:
+        self.store = store
+        self.states = states
+        self.headers = headers
+        self.metrics = metrics
+        self.clock = clock
+        self.refresher = refresher or SingleFlightRefresher(clock)
+        self.expose_error_reason = expose_error_reason
+        self._clients = clients  # keyed by binding
+        self._bound: dict[AuthenticateConfig, BoundAction] = {}
+        self._by_binding: dict[str, BoundAction] = {}
+
+    def register(self, config: AuthenticateConfig) -> None:
+        binding = binding_for(config.session_cookie_name, config.issuer, config.client_id)
+        bound = BoundAction(config, binding, self._clients[binding])
+        self._bound[config] = bound
+        # The first config registered for a binding answers its callbacks; others with the
+        # same binding share its sessions (spec 1.4).
+        self._by_binding.setdefault(binding, bound)
+
+    # -- every request on an authenticate rule -----------------------------------------
+
+    async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
+                    origin: Origin) -> AuthPassed | web.StreamResponse:
+        bound = self._bound[config]
+        cookies = request.cookies
+        invalid = False
+        try:
+            session = await self.store.load(cookies, config.session_cookie_name, bound.binding)
+        except SessionInvalid:
+            session, invalid = None, True
+        except Exception:  # a store that is down (Redis) fails closed
+            log.exception("session store failed")
+            return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+        mode = config.on_unauthenticated
+        if session is None:
+            if mode == "allow":
+                return AuthPassed(())
+            if mode == "deny":
+                return self._error(401, "AuthInvalidCookie" if invalid else None,
+                                   ELB_AUTH_FAILURE if invalid else None)
+            return await self._start_login(request, bound, origin)
+        now = self.clock()
+        if now >= session.expires_at:
+            # Expired sessions go back to the provider even under deny (spec 1.3).
+            return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
+        set_cookies: Iterable[str] = ()
+        expires = session.access_token_expires_at
+        if expires is not None and now >= expires and session.refresh_token:
+            try:
+                refreshed = await self.refresher.refresh(session, lambda s: self._refresh(s, bound))
+            except IdPError as exc:
+                log.info("refresh failed (%s): back to the provider", exc.error_reason)
+                return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
+            try:
+                set_cookies = await self.store.save(refreshed, config.session_cookie_name, cookies,
+                                                    self._cookie_policy(request, origin), now)
+            except SessionTooLarge:
+                return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+            session = refreshed
+        return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
+                          tuple(set_cookies), authenticated=True)
+
+    async def _refresh(self, session: Session, bound: BoundAction) -> Session:
+        assert session.refresh_token is not None
+        started = time.perf_counter()
+        tokens = await bound.client.refresh(session.refresh_token)
+        info = await bound.client.userinfo(tokens.access_token)
+        self._check_size(info.raw, tokens.access_token)
+        self.metrics.auth_latency.observe(time.perf_counter() - started)
+        self.metrics.count("ELBAuthRefreshTokenSuccess")
+        return replace(session, claims=info.claims, access_token=tokens.access_token,
+                       refresh_token=tokens.refresh_token or session.refresh_token,
+                       access_token_expires_at=tokens.access_token_expires_at(self.clock()))
+
+    # -- redirect to the provider ------------------------------------------------------
+
+    async def _start_login(self, request: web.BaseRequest, bound: BoundAction,
+                           origin: Origin) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if not host:
+            # ALB "was unable to generate a redirect URL" (HTTP/1.0 without Host).
+            return self._error(401, "AuthMissingHostHeader", ELB_AUTH_ERROR)
+        config = bound.config
+        try:
+            metadata = await bound.client.metadata()
+        except IdPError as exc:
+            return self._error_from(exc)
+        redirect_uri = f"{origin.scheme}://{host}/oauth2/idpresponse"
+        nonce = new_browser_nonce()
+        verifier = secrets.token_urlsafe(48) if config.pkce else None
+        oidc_nonce = secrets.token_urlsafe(16) if config.nonce else None
+        state = self.states.encode(LoginState(
+            nonce=nonce, original_uri=request.raw_path, binding=bound.binding, redirect_uri=redirect_uri,
+            created_at=self.clock(), code_verifier=verifier, oidc_nonce=oidc_nonce))
+        # ALB's parameters, in ALB's order (spec 2.2); values percent-encoded, spaces as %20.
+        params = [("client_id", config.client_id), ("redirect_uri", redirect_uri),
+                  ("response_type", "code"), ("scope", config.scope), ("state", state)]
+        params.extend(config.extra_params)
+        if verifier:
+            params += [("code_challenge", pkce_challenge(verifier)), ("code_challenge_method", "S256")]
+        if oidc_nonce:
+            params.append(("nonce", oidc_nonce))
+        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
+        endpoint = metadata.authorization_endpoint
+        location = f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+        resp = web.Response(status=302, headers={"Location": location, "Server": SERVER})
+        attrs = "; Path=/" + ("; Secure" if origin.secure_cookies else "") + "; HttpOnly"
+        resp.headers.add("Set-Cookie", f"{NONCE_COOKIE}={nonce}{attrs}")
+        return resp
+
+    # -- /oauth2/idpresponse -----------------------------------------------------------
+
+    async def callback(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse:
+        query = request.query
+        raw_state = query.get("state")
+        # The checks in the spec's order (2.3): the nonce is checked before the code is spent.
+        if not raw_state:
+            return self._error(401, "AuthMissingStateParam", ELB_AUTH_FAILURE)
+        try:
+            state = self.states.decode(raw_state)
+        except InvalidState:
+            return self._error(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
+        cookie_nonce = request.cookies.get(NONCE_COOKIE)
+        if not cookie_nonce:
+            return self._error(401, "AuthMissingAWSALBAuthNonce", ELB_AUTH_FAILURE)
+        if not hmac.compare_digest(cookie_nonce.encode(), state.nonce.encode()):
+            return self._error(401, "AuthInvalidAWSALBAuthNonce", ELB_AUTH_FAILURE)
+        now = self.clock()
+        if not 0 <= now - state.created_at <= LOGIN_WINDOW:
+            return self._error(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
+        if "error" in query:
+            log.info("provider returned error=%s to the callback", query.get("error", "")[:64])
+            return self._error(561, "AuthIdPError", ELB_AUTH_FAILURE)
+        code = query.get("code")
+        if not code:
+            return self._error(401, "AuthMissingCodeParam", ELB_AUTH_FAILURE)
+        bound = self._by_binding.get(state.binding)
+        if bound is None:  # the config changed since the login started
+            return self._error(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
+        started = time.perf_counter()
+        try:
+            session = await self._login(bound, code, state, now)
+        except IdPError as exc:
+            self.metrics.auth_latency.observe(time.perf_counter() - started)
+            return self._error_from(exc)
+        self.metrics.auth_latency.observe(time.perf_counter() - started)
+        try:
+            cookies = await self.store.save(session, bound.config.session_cookie_name, request.cookies,
+                                            self._cookie_policy(request, origin), now)
+        except SessionTooLarge:
+            return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+        except Exception:
+            log.exception("session store failed")
+            return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+        self.metrics.count("ELBAuthSuccess")
+        resp = web.Response(status=302, headers={"Location": state.original_uri, "Server": SERVER})
+        for cookie in cookies:
+            resp.headers.add("Set-Cookie", cookie)
+        return resp
+
+    async def _login(self, bound: BoundAction, code: str, state: LoginState, now: float) -> Session:
+        client = bound.client
+        tokens: TokenSet = await client.exchange_code(code, state.redirect_uri, code_verifier=state.code_verifier)
+        assert tokens.id_token is not None  # exchange_code refuses a response without one
+        id_claims = await client.validate_id_token(tokens.id_token, nonce=state.oidc_nonce)
+        info = await client.userinfo(tokens.access_token)
+        self._check_size(info.raw, tokens.access_token)
+        config = bound.config
+        return Session(
+            sid=new_sid(), binding=bound.binding, claims=info.claims, access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token, access_token_expires_at=tokens.access_token_expires_at(now),
+            authenticated_at=now, expires_at=now + config.session_timeout,
+            idp_sid=id_claims.get("sid") if isinstance(id_claims.get("sid"), str) else None)
+
+    def _check_size(self, userinfo_raw: bytes, access_token: str) -> None:
+        if len(userinfo_raw) + len(access_token.encode()) > MAX_CLAIMS_BYTES:
+            self.metrics.count("ELBAuthUserClaimsSizeExceeded")
+            raise UserClaimsTooLarge("user claims and access token exceed 11 KiB")
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _cookie_policy(self, request: web.BaseRequest, origin: Origin) -> CookiePolicy:
+        # ALB adds SameSite=None "with CORS requests"; an Origin header is the sign of one.
+        return CookiePolicy(secure=origin.secure_cookies, same_site_none="Origin" in request.headers)
+
+    def _error_from(self, exc: IdPError) -> web.Response:
+        return self._error(exc.status, exc.error_reason, exc.metric)
+
+    def _error(self, status: int, error_reason: str | None, metric: str | None) -> web.Response:
+        if metric:
+            self.metrics.count(metric)
+        if error_reason:
+            self.metrics.error_reasons.labels(error_reason).inc()
+            log.info("authentication answered %d error_reason=%s", status, error_reason)
+        return alb_error_response(status, error_reason=error_reason, expose_reason=self.expose_error_reason)
+
+
+def expire_session_cookies(name: str, cookies: dict[str, str]) -> list[str]:
+    """Set-Cookie values that delete every shard present (what ALB tells apps to do at logout)."""
+    return expire(name, shard_indices(cookies, name))

@@ -1,0 +1,51 @@
+"""The three headers a target receives for an authenticated request (spec 5.1-5.2).
+
+Signing ES256 costs far more than the rest of a forwarded request, so a signed
+`x-amzn-oidc-data` is reused for one session for up to `reuse_seconds` (default 30 s): its
+`exp` then stays between now+90 s and now+120 s. ALB is only inferred to re-sign on every
+request (checklist 51); apps check `exp`, not its exact distance from now."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from albauth.clock import Clock
+from albauth.session.model import Session
+from albauth.signing.albjwt import AlbJwtSigner
+
+ACCESS_TOKEN = "X-Amzn-Oidc-Accesstoken"
+IDENTITY = "X-Amzn-Oidc-Identity"
+DATA = "X-Amzn-Oidc-Data"
+
+_CACHE_MAX = 50_000
+
+
+class IdentityHeaders:
+    def __init__(self, signer: AlbJwtSigner, clock: Clock, *, reuse_seconds: int = 30) -> None:
+        self.signer = signer
+        self.clock = clock
+        self.reuse_seconds = reuse_seconds
+        # (sid, access token) -> (signed at, token): a refresh changes the access token and
+        # with it the claims, so the key moves on by itself.
+        self._cache: OrderedDict[tuple[str, str, str, str], tuple[float, str]] = OrderedDict()
+
+    def for_session(self, session: Session, *, issuer: str, client_id: str) -> list[tuple[str, str]]:
+        return [
+            (ACCESS_TOKEN, session.access_token),
+            (IDENTITY, str(session.claims.get("sub", ""))),
+            (DATA, self.data(session, issuer=issuer, client_id=client_id)),
+        ]
+
+    def data(self, session: Session, *, issuer: str, client_id: str) -> str:
+        now = self.clock()
+        key = (session.sid, session.access_token, issuer, client_id)
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.reuse_seconds:
+            return hit[1]
+        token = self.signer.sign(session.claims, issuer=issuer, client_id=client_id, now=now)
+        if self.reuse_seconds > 0:
+            self._cache[key] = (now, token)
+            self._cache.move_to_end(key)
+            if len(self._cache) > _CACHE_MAX:
+                self._cache.popitem(last=False)
+        return token

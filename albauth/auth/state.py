@@ -1,0 +1,68 @@
+"""The login state ALB carries through the provider (spec 2.2-2.3).
+
+`state` is an encrypted, authenticated blob (standard base64, like ALB's) that binds the
+`AWSALBAuthNonce` browser cookie, the original request URI, the rule binding, the
+redirect_uri that was sent, and the time the login started (for the 15-minute window).
+Opt-in hardening (PKCE verifier, OIDC nonce) travels inside it too, so no replica needs
+server-side login state."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import string
+from dataclasses import dataclass
+
+from albauth.session.sealing import Sealer, SealError
+
+NONCE_COOKIE = "AWSALBAuthNonce"
+LOGIN_WINDOW = 15 * 60  # seconds; fixed in ALB, not configurable
+_ALPHANUMERIC = string.ascii_letters + string.digits
+_AAD = b"albauth/login-state"
+
+
+def new_browser_nonce() -> str:
+    """16 alphanumeric characters, like the observed `AWSALBAuthNonce` values."""
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(16))
+
+
+@dataclass(frozen=True)
+class LoginState:
+    nonce: str  # must equal the AWSALBAuthNonce cookie at the callback
+    original_uri: str  # path and query to return to
+    binding: str  # which authenticate config started the login
+    redirect_uri: str  # exactly what was sent to the authorization endpoint
+    created_at: float
+    code_verifier: str | None = None  # PKCE (opt-in)
+    oidc_nonce: str | None = None  # OIDC nonce (opt-in)
+
+
+class InvalidState(Exception):
+    pass
+
+
+class StateCodec:
+    def __init__(self, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    def encode(self, state: LoginState) -> str:
+        doc = {"n": state.nonce, "u": state.original_uri, "b": state.binding, "r": state.redirect_uri,
+               "t": int(state.created_at)}
+        if state.code_verifier:
+            doc["v"] = state.code_verifier
+        if state.oidc_nonce:
+            doc["o"] = state.oidc_nonce
+        raw = json.dumps(doc, separators=(",", ":")).encode()
+        return base64.b64encode(self._sealer.seal(raw, _AAD)).decode("ascii")
+
+    def decode(self, text: str) -> LoginState:
+        try:
+            sealed = base64.b64decode(text.encode("ascii"), validate=True)
+            doc = json.loads(self._sealer.open(sealed, _AAD))
+            return LoginState(nonce=str(doc["n"]), original_uri=str(doc["u"]), binding=str(doc["b"]),
+                              redirect_uri=str(doc["r"]), created_at=float(doc["t"]),
+                              code_verifier=doc.get("v"), oidc_nonce=doc.get("o"))
+        except (SealError, ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as exc:
+            raise InvalidState(type(exc).__name__) from None

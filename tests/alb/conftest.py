@@ -1,0 +1,201 @@
+"""Real parts over loopback for the authenticate-oidc conformance tests: the built-in
+OpenID provider, an echo upstream, and albauth on an HTTPS listener for `app.test`.
+
+Defaults follow spec section 12: authenticate-oidc, client id `app`, host `app.test`,
+SessionCookieName AWSELBAuthSessionCookie, Scope openid, SessionTimeout 604800,
+OnUnauthenticatedRequest authenticate."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import unused_port
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from albauth.app import Runtime
+from albauth.clock import FakeClock
+from albauth.config.load import load_text
+from albauth.devidp import DevIdP, IdpClient, load_idp_settings
+
+from .browser import Browser
+
+START = 1_780_000_000.0
+CLIENT_ID = "app"
+CLIENT_SECRET = "app-secret-0123456789"
+SECRET = "test-session-secret-0123456789-abcdefghijklmnop"
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for app.test and other.test."""
+    d = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "app.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("app.test"), x509.DNSName("other.test")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = d / "cert.pem", d / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@dataclass
+class Upstream:
+    url: str
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.seen[-1]
+
+
+@pytest.fixture
+async def upstream(aiohttp_server: Any) -> Upstream:
+    up = Upstream("")
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            up.seen.append({"headers": list(request.headers.items()), "path": request.path_qs,
+                            "method": request.method})
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    await ws.send_str(msg.data)
+            return ws
+        body = await request.read()
+        record = {"method": request.method, "path": request.path_qs, "headers": list(request.headers.items()),
+                  "body": body.decode(errors="replace")}
+        up.seen.append(record)
+        return web.json_response(record)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    server = await aiohttp_server(app)
+    up.url = f"http://127.0.0.1:{server.port}"
+    return up
+
+
+@pytest.fixture
+async def idp(aiohttp_server: Any, clock: FakeClock) -> DevIdP:
+    port = unused_port()
+    settings = load_idp_settings(None, f"http://127.0.0.1:{port}")
+    client = IdpClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                       redirect_uris=("https://app.test/oauth2/idpresponse", "https://other.test/oauth2/idpresponse"),
+                       post_logout_redirect_uris=("https://app.test/*",))
+    settings = replace(settings, clients=settings.clients + (client,))
+    provider = DevIdP(settings, clock=clock)
+    await aiohttp_server(provider.app, port=port)
+    return provider
+
+
+def oidc_action(idp: DevIdP, **fields: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {"Issuer": idp.settings.issuer, "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET,
+                           "AuthorizationEndpoint": f"{idp.settings.issuer}/authorize",
+                           "TokenEndpoint": f"{idp.settings.issuer}/token",
+                           "UserInfoEndpoint": f"{idp.settings.issuer}/userinfo"}
+    extensions = fields.pop("albauth", None)
+    cfg.update(fields)
+    action: dict[str, Any] = {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": cfg}
+    if extensions:
+        action["albauth"] = extensions
+    return action
+
+
+@dataclass
+class Alb:
+    runtime: Runtime
+    port: int
+    admin: str
+    browser: Browser
+    doc: dict[str, Any]
+
+    @property
+    def metrics(self) -> Any:
+        return self.runtime.metrics
+
+
+StartAlb = Callable[..., Awaitable[Alb]]
+
+
+@pytest.fixture
+async def start_alb(idp: DevIdP, upstream: Upstream, clock: FakeClock, tls_files: tuple[str, str],
+                    tmp_path: Path) -> Any:
+    """Start albauth; `rules` replaces the listener's rules, `default` its default actions,
+    `auth` gives AuthenticateOidcConfig fields for the default authenticate rule."""
+    started: list[tuple[Runtime, aiohttp.ClientSession]] = []
+
+    async def start(*, auth: dict[str, Any] | None = None, rules: list[dict[str, Any]] | None = None,
+                    default: list[dict[str, Any]] | None = None, albauth: dict[str, Any] | None = None,
+                    listener: dict[str, Any] | None = None) -> Alb:
+        port, admin_port = unused_port(), unused_port()
+        forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
+        if default is None:
+            default = [oidc_action(idp, **copy.deepcopy(auth or {})), forward]
+        own: dict[str, Any] = {
+            "admin_listen": f"127.0.0.1:{admin_port}",
+            "target_groups": {"app": {"targets": [upstream.url]}},
+            "session": {"secrets": [SECRET]},
+            "signing": {"key_file": str(tmp_path / "signing.pem")},
+        }
+        own.update(albauth or {})
+        lst = {"Protocol": "HTTPS", "Port": port,
+               "albauth": {"address": "127.0.0.1", "certificate_file": tls_files[0], "key_file": tls_files[1]},
+               "DefaultActions": default, "Rules": rules or []}
+        lst.update(listener or {})
+        doc = {"albauth": own, "listeners": [lst]}
+        settings = load_text(yaml.safe_dump(doc), "test.yaml", {})
+        runtime = Runtime(settings, clock=clock)
+        await runtime.start()
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        started.append((runtime, session))
+        return Alb(runtime, port, f"http://127.0.0.1:{admin_port}",
+                   Browser(session, f"https://127.0.0.1:{port}"), doc)
+
+    yield start
+    for runtime, session in started:
+        await session.close()
+        await runtime.stop()
+
+
+@pytest.fixture
+async def alb(start_alb: StartAlb) -> Alb:
+    return await start_alb()
+
+
+def header(record: dict[str, Any], name: str) -> str | None:
+    for k, v in record["headers"]:
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def headers_named(record: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in record["headers"] if k.lower().startswith(prefix)]
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=1)
