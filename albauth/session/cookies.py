@@ -9,13 +9,15 @@ Path=/, no Domain; SameSite=None only for CORS requests.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
 
-__all__ = ["MAX_SET_COOKIE_LINE", "MAX_SHARDS", "CookiePolicy", "SessionTooLarge", "expire",
-           "replace_shards", "shard", "shard_indices", "unshard"]
+__all__ = ["MAX_SET_COOKIE_LINE", "MAX_SHARDS", "CookiePolicy", "SessionTooLarge", "decode_value",
+           "encode_value", "expire", "replace_shards", "shard", "shard_indices", "unshard"]
 
 MAX_SHARDS = 4
 # Counted over the whole `Set-Cookie: <value>` line, CRLF excluded.
@@ -106,3 +108,13 @@ def replace_shards(name: str, value: str, cookies: Mapping[str, str], policy: Co
     headers = shard(name, value, policy, now)
     stale = [i for i in shard_indices(cookies, name) if i >= len(headers)]
     return headers + expire(name, stale, policy) if stale else headers
+
+
+def encode_value(data: bytes) -> str:
+    """Standard base64: ALB's cookie alphabet, never URL-encoded."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode_value(value: str) -> bytes:
+    """Strict standard base64 (C-speed alphabet and padding checks); ValueError otherwise."""
+    return binascii.a2b_base64(value, strict_mode=True)

@@ -6,11 +6,16 @@ cookie store is revocation (`delete`), ALB's missing logout (spec 3.2, "better")
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 
 from albauth.clock import Clock, system_clock
-from albauth.session.cookies import CookiePolicy, replace_shards, unshard
+from albauth.session.cookies import (
+    CookiePolicy,
+    decode_value,
+    encode_value,
+    replace_shards,
+    unshard,
+)
 from albauth.session.model import Session
 from albauth.session.sealing import Sealer, SealError
 from albauth.session.store import SessionInvalid, session_aad
@@ -44,7 +49,7 @@ class MemorySessionStore:
         if value is None:
             return None
         try:
-            ticket = self._sealer.open(base64.b64decode(value, validate=True),
+            ticket = self._sealer.open(decode_value(value),
                                        session_aad(cookie_name, binding))
             sid = ticket.decode("ascii")
         except (ValueError, SealError) as exc:  # binascii.Error, UnicodeDecodeError
@@ -64,7 +69,7 @@ class MemorySessionStore:
         self._entries[session.sid] = (session, max(session.expires_at, now + policy.max_age))
         ticket = self._sealer.seal(session.sid.encode("ascii"),
                                    session_aad(cookie_name, session.binding))
-        return replace_shards(cookie_name, base64.b64encode(ticket).decode("ascii"), cookies,
+        return replace_shards(cookie_name, encode_value(ticket), cookies,
                               policy, now)
 
     async def delete(self, session: Session) -> None:

@@ -58,3 +58,34 @@ async def test_opens_after_secret_rotation(sealer: Sealer) -> None:
         session, NAME, {}, POLICY, T0))
     rotated = CookieSessionStore(Sealer([SECRET, OLD_SECRET], "session"))
     assert await rotated.load(jar, NAME, BINDING) == session
+
+
+async def test_repeat_loads_reuse_the_opened_session(sealer: Sealer) -> None:
+    store = CookieSessionStore(sealer)
+    jar = apply({}, await store.save(make_session(), NAME, {}, POLICY, T0))
+    first = await store.load(jar, NAME, BINDING)
+    assert first is not None and await store.load(jar, NAME, BINDING) is first
+
+
+async def test_a_cached_session_is_still_bound_to_its_rule(sealer: Sealer) -> None:
+    from .helpers import OTHER_BINDING
+
+    store = CookieSessionStore(sealer)
+    jar = apply({}, await store.save(make_session(), NAME, {}, POLICY, T0))
+    assert await store.load(jar, NAME, BINDING) is not None
+    with pytest.raises(SessionInvalid):
+        await store.load(jar, NAME, OTHER_BINDING)
+    renamed = {k.replace(NAME, "Other"): v for k, v in jar.items()}
+    with pytest.raises(SessionInvalid):
+        await store.load(renamed, "Other", BINDING)
+
+
+async def test_the_cache_is_bounded(sealer: Sealer) -> None:
+    store = CookieSessionStore(sealer, cache_size=2)
+    jars = [apply({}, await store.save(make_session(), NAME, {}, POLICY, T0)) for _ in range(3)]
+    loaded = [await store.load(jar, NAME, BINDING) for jar in jars]
+    assert await store.load(jars[0], NAME, BINDING) is not loaded[0]  # evicted, reopened
+    assert await store.load(jars[2], NAME, BINDING) is loaded[2]
+    uncached = CookieSessionStore(sealer, cache_size=0)
+    assert await uncached.load(jars[0], NAME, BINDING) is not await uncached.load(
+        jars[0], NAME, BINDING)
