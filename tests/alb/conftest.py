@@ -167,7 +167,7 @@ async def start_alb(idp: DevIdP, upstream: Upstream, clock: FakeClock, tls_files
                "DefaultActions": default, "Rules": rules or []}
         lst.update(listener or {})
         doc = {"albauth": own, "listeners": [lst]}
-        settings = load_text(yaml.safe_dump(doc), "test.yaml", {})
+        settings = load_text(yaml.safe_dump(doc, sort_keys=False), "test.yaml", {})
         runtime = Runtime(settings, clock=clock)
         await runtime.start()
         session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
