@@ -13,6 +13,7 @@ from aiohttp import web
 
 from albauth.clock import Clock, system_clock
 from albauth.config.model import Listener, Settings
+from albauth.errors import alb_error_response
 from albauth.listener import Authenticator, ListenerHandler, TargetPicker
 from albauth.ops.metrics import Metrics
 from albauth.proxy import Forwarder
@@ -30,6 +31,23 @@ _SERVER_LIMITS: dict[str, Any] = {
 }
 
 AuthenticatorFactory = Callable[["Runtime"], Authenticator | None]
+
+
+class _AlbRequestHandler(web.RequestHandler):
+    """Requests aiohttp refuses before our handler runs (a header over 16K, a bad request
+    line) get ALB's error page with `Server: awselb/2.0`, not aiohttp's plain-text one."""
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs; raises if a response has started
+        resp = alb_error_response(status)
+        resp.force_close()
+        return resp
+
+
+class _AlbServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _AlbRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
 @dataclass
@@ -77,7 +95,7 @@ class Runtime:
 
     async def _start_listener(self, handler: ListenerHandler) -> None:
         lst = handler.listener
-        server = web.Server(handler, handler_cancellation=True, **_SERVER_LIMITS)
+        server = _AlbServer(handler, handler_cancellation=True, **_SERVER_LIMITS)
         runner = web.ServerRunner(server, shutdown_timeout=30)
         await runner.setup()
         site = web.TCPSite(runner, lst.address, lst.port, ssl_context=_ssl_context(lst),
