@@ -1,17 +1,9 @@
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The package is not installed in the venv and pytest has no `pythonpath` setting yet
-# (pyproject.toml is not ours to edit): fall back to the checkout itself.
-if importlib.util.find_spec("albauth") is None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from albauth.signing import AlbJwtSigner, KeyRing, default_signer_arn
 
