@@ -36,8 +36,8 @@ from albauth.signing.keyring import KeyRing
 __all__ = [
     "AlbJwtSigner",
     "AlbToken",
-    "Encoding",
     "InvalidAlbToken",
+    "TokenEncoding",
     "b64url_decode",
     "b64url_padded",
     "default_signer_arn",
@@ -45,7 +45,7 @@ __all__ = [
     "verify_alb_jwt",
 ]
 
-Encoding = Literal["alb", "standard"]
+TokenEncoding = Literal["alb", "standard"]
 
 _ES256 = ec.ECDSA(hashes.SHA256())
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -97,9 +97,11 @@ def default_signer_arn(region: str = "us-east-1", account: str = "123456789012",
 
 
 class AlbJwtSigner:
-    """Signs `x-amzn-oidc-data` with the ring's current key. Runs on the request path."""
+    """Signs `x-amzn-oidc-data` with the ring's current key. Runs on the request path.
 
-    def __init__(self, keyring: KeyRing, *, signer_arn: str, encoding: Encoding = "alb",
+    A KeyRing is immutable: after reloading or rotating keys, build a new signer."""
+
+    def __init__(self, keyring: KeyRing, *, signer_arn: str, encoding: TokenEncoding = "alb",
                  lifetime: int = 120) -> None:
         if encoding not in ("alb", "standard"):
             raise ValueError(f"encoding must be 'alb' or 'standard', got {encoding!r}")
@@ -108,7 +110,7 @@ class AlbJwtSigner:
         self._key = keyring.current
         self.kid = self._key.kid
         self.signer_arn = signer_arn
-        self.encoding: Encoding = encoding
+        self.encoding: TokenEncoding = encoding
         self.lifetime = int(lifetime)
         self._b64 = b64url_padded if encoding == "alb" else _b64url_unpadded
         # Header JSON up to (excluding) the exp value, per (issuer, client): everything in
