@@ -231,7 +231,6 @@ class AuthenticateAction:
 
     def _check_size(self, userinfo_raw: bytes, access_token: str) -> None:
         if len(userinfo_raw) + len(access_token.encode()) > MAX_CLAIMS_BYTES:
-            self.metrics.count("ELBAuthUserClaimsSizeExceeded")
             raise UserClaimsTooLarge("user claims and access token exceed 11 KiB")
 
     # -- helpers -----------------------------------------------------------------------

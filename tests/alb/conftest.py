@@ -27,13 +27,17 @@ from cryptography.x509.oid import NameOID
 from albauth.app import Runtime
 from albauth.clock import FakeClock
 from albauth.config.load import load_text
-from albauth.devidp import DevIdP, IdpClient, load_idp_settings
+from albauth.devidp import DevIdP, IdpClient, IdpUser, load_idp_settings
 
 from .browser import Browser
 
 START = 1_780_000_000.0
+BIG_CLAIM_BYTES = 9000  # with a ~1 KB access token: under ALB's 11 KiB, over two cookie shards
 CLIENT_ID = "app"
 CLIENT_SECRET = "app-secret-0123456789"
+NO_REFRESH_CLIENT = "app-no-refresh"
+# A user whose UserInfo is large: `size` sets how many bytes of extra claim they carry.
+BIG_USER = "big"
 SECRET = "test-session-secret-0123456789-abcdefghijklmnop"
 
 
@@ -94,7 +98,8 @@ async def upstream(aiohttp_server: Any) -> Upstream:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", echo)
-    server = await aiohttp_server(app)
+    # Targets behind ALB accept its large headers (x-amzn-oidc-data carries all the claims).
+    server = await aiohttp_server(app, max_field_size=65536, max_line_size=65536)
     up.url = f"http://127.0.0.1:{server.port}"
     return up
 
@@ -103,10 +108,15 @@ async def upstream(aiohttp_server: Any) -> Upstream:
 async def idp(aiohttp_server: Any, clock: FakeClock) -> DevIdP:
     port = unused_port()
     settings = load_idp_settings(None, f"http://127.0.0.1:{port}")
-    client = IdpClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                       redirect_uris=("https://app.test/oauth2/idpresponse", "https://other.test/oauth2/idpresponse"),
-                       post_logout_redirect_uris=("https://app.test/*",))
-    settings = replace(settings, clients=settings.clients + (client,))
+    uris = dict(redirect_uris=("https://app.test/oauth2/idpresponse", "https://other.test/oauth2/idpresponse"),
+                post_logout_redirect_uris=("https://app.test/*",))
+    clients = (IdpClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **uris),
+               IdpClient(client_id=NO_REFRESH_CLIENT, client_secret=CLIENT_SECRET, issue_refresh_tokens=False,
+                         **uris))
+    users = (IdpUser(username=BIG_USER, password=BIG_USER, email="big@example.com",
+                     claims={"blob": "x" * BIG_CLAIM_BYTES}),
+             IdpUser(username="huge", password="huge", claims={"blob": "x" * 12_000}))
+    settings = replace(settings, clients=settings.clients + clients, users=settings.users + users)
     provider = DevIdP(settings, clock=clock)
     await aiohttp_server(provider.app, port=port)
     return provider
@@ -199,3 +209,33 @@ def headers_named(record: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1)
+
+
+@dataclass
+class TokenRecorder:
+    """A token endpoint in front of the provider's that keeps every answer, so tests can
+    compare what the target receives with what the provider issued, byte for byte."""
+
+    url: str
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def token_recorder(aiohttp_server: Any, idp: DevIdP) -> TokenRecorder:
+    rec = TokenRecorder("")
+
+    async def token(request: web.Request) -> web.Response:
+        body = await request.read()
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"{idp.settings.issuer}/token", data=body, headers={
+                    k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}) as r:
+                answer = await r.read()
+                if r.status == 200:
+                    rec.answers.append(json.loads(answer))
+                return web.Response(status=r.status, body=answer, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    server = await aiohttp_server(app)
+    rec.url = f"http://127.0.0.1:{server.port}/token"
+    return rec
