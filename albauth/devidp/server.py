@@ -50,18 +50,20 @@ _TRANSPORT_CHECK_URI = "https://devidp.invalid/"
 
 class AiohttpPayload(OAuth2Payload):  # type: ignore[misc]
     def __init__(self, params: MultiDict[str]) -> None:
-        self._params = params
+        # `data` keeps the first value of a repeated parameter; `datalist` keeps all of
+        # them, which authlib uses to refuse repeated parameters (RFC 6749 3.1).
+        self._data = {k: params[k] for k in params}
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for k, v in params.items():
+            self._datalist[k].append(v)
 
     @property
     def data(self) -> dict[str, str]:
-        return {k: self._params[k] for k in self._params}
+        return self._data
 
     @property
     def datalist(self) -> defaultdict[str, list[str]]:
-        values: defaultdict[str, list[str]] = defaultdict(list)
-        for k, v in self._params.items():
-            values[k].append(v)
-        return values
+        return self._datalist
 
 
 class AiohttpOAuth2Request(OAuth2Request):  # type: ignore[misc]

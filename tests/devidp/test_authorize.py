@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from albauth.devidp import DevIdP
@@ -144,7 +145,6 @@ async def test_remembered_login_is_silent_unless_prompt_login(start_idp: StartId
 
 
 async def test_issue_code_refuses_what_the_form_would_refuse(idp: DevIdP) -> None:
-    import pytest
     with pytest.raises(ValueError):
         idp.issue_code("alice", CLIENT_ID, "https://evil.example/cb")
     with pytest.raises(ValueError):

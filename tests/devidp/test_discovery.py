@@ -8,7 +8,7 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 from albauth.devidp import DevIdP
 
 from .conftest import StartIdp
-from .flows import CLIENT_ID, REDIRECT_URI, basic, query_of
+from .flows import CLIENT_ID, REDIRECT_URI, basic
 
 
 async def test_discovery_document_names_every_endpoint(idp: DevIdP, client: TestClient) -> None:
@@ -64,4 +64,3 @@ async def test_issuer_with_a_path_serves_everything_under_it(start_idp: StartIdp
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
     assert resp.status == 200
     assert (await client.get("/.well-known/openid-configuration")).status == 404
-    assert query_of("?a=1") == {"a": "1"}

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from albauth.clock import FakeClock
 from albauth.devidp import DevIdP
 
-from .conftest import START
+from .conftest import START, StartIdp
 from .flows import CLIENT_ID, basic, tokens_for
 
 with warnings.catch_warnings():
@@ -87,7 +87,7 @@ async def test_tokens_after_rotation_use_the_new_kid_and_old_ones_still_verify(
     assert (await verify(client, before)).header["kid"] != new_kid
 
 
-async def test_configured_lifetimes(start_idp: Any) -> None:
+async def test_configured_lifetimes(start_idp: StartIdp) -> None:
     _, client = await start_idp(access_token_ttl=7, id_token_ttl=11)
     body = await tokens_for(client)
     assert body["expires_in"] == 7
