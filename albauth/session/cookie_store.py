@@ -47,7 +47,8 @@ class CookieSessionStore:
             return session
         try:
             sealed = decode_value(value)
-            session = Session.from_bytes(self._sealer.open(sealed, session_aad(cookie_name, binding)))
+            plaintext = self._sealer.open(sealed, session_aad(cookie_name, binding))
+            session = Session.from_bytes(plaintext)
         except (ValueError, SealError) as exc:  # binascii.Error is a ValueError
             raise SessionInvalid(str(exc)) from exc
         if session.binding != binding:

@@ -9,6 +9,6 @@ def test_all_names_exist_once() -> None:
 
 
 def test_no_public_name_is_left_out() -> None:
-    public = {n for n, v in vars(package).items()
-              if not n.startswith("_") and getattr(v, "__module__", "").startswith("albauth.session")}
+    public = {n for n, v in vars(package).items() if not n.startswith("_")
+              and getattr(v, "__module__", "").startswith("albauth.session")}
     assert public <= set(package.__all__)

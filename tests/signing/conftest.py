@@ -23,7 +23,8 @@ def keyring() -> KeyRing:
 
 @pytest.fixture(scope="session")
 def signer_arn() -> str:
-    return default_signer_arn(region="eu-central-1", account="197280958225", name="ecs-with-cognito-lb")
+    return default_signer_arn(region="eu-central-1", account="197280958225",
+                              name="ecs-with-cognito-lb")
 
 
 @pytest.fixture

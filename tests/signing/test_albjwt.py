@@ -222,7 +222,8 @@ def test_standard_encoding_is_plain_jws(keyring: KeyRing, signer_arn: str,
 
 def test_unknown_encoding_is_refused(keyring: KeyRing) -> None:
     with pytest.raises(ValueError):
-        AlbJwtSigner(keyring, signer_arn=default_signer_arn(), encoding="jose")  # type: ignore[arg-type]
+        AlbJwtSigner(keyring, signer_arn=default_signer_arn(),
+                     encoding="jose")  # type: ignore[arg-type]
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import stat
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from albauth.signing import KeyRing, KeyRingError, SigningKey, kid_for
 
@@ -109,7 +111,8 @@ def test_current_kid_can_be_chosen() -> None:
     lambda: ec.generate_private_key(ec.SECP384R1()),
     lambda: rsa.generate_private_key(public_exponent=65537, key_size=1024),
 ], ids=["p384", "rsa"])
-def test_a_non_p256_key_is_refused_naming_the_file(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+def test_a_non_p256_key_is_refused_naming_the_file(
+        tmp_path: Path, make: Callable[[], PrivateKeyTypes]) -> None:
     path = tmp_path / "wrong.pem"
     path.write_bytes(make().private_bytes(serialization.Encoding.PEM,
                                           serialization.PrivateFormat.PKCS8,
