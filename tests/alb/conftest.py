@@ -7,6 +7,7 @@ OnUnauthenticatedRequest authenticate."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import json
@@ -59,6 +60,13 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return str(cert_path), str(key_path)
+
+
+def _incompressible(size: int) -> str:
+    """Claim text that zlib cannot shrink much (sessions are compressed before sealing)."""
+    import random
+
+    return base64.b64encode(random.Random(7).randbytes(size * 3 // 4)).decode()[:size]
 
 
 @pytest.fixture
@@ -114,7 +122,7 @@ async def idp(aiohttp_server: Any, clock: FakeClock) -> DevIdP:
                IdpClient(client_id=NO_REFRESH_CLIENT, client_secret=CLIENT_SECRET, issue_refresh_tokens=False,
                          **uris))
     users = (IdpUser(username=BIG_USER, password=BIG_USER, email="big@example.com",
-                     claims={"blob": "x" * BIG_CLAIM_BYTES}),
+                     claims={"blob": _incompressible(BIG_CLAIM_BYTES)}),
              IdpUser(username="huge", password="huge", claims={"blob": "x" * 12_000}))
     settings = replace(settings, clients=settings.clients + clients, users=settings.users + users)
     provider = DevIdP(settings, clock=clock)
