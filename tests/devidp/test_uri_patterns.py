@@ -12,6 +12,8 @@ from albauth.devidp.uri_patterns import uri_matches
     ("http://127.0.0.1:3000", "http://127.0.0.1:*"),
     ("http://127.0.0.1:3000/signed-out?x=1", "http://127.0.0.1:*"),
     ("https://exact.example/cb", "https://exact.example/cb"),
+    ("https://app.test/", "https://app.test/*"),
+    ("https://app.test/signed-out/again?x=1", "https://app.test/*"),
 ])
 def test_matches(uri: str, pattern: str) -> None:
     assert uri_matches(uri, pattern)
@@ -26,6 +28,9 @@ def test_matches(uri: str, pattern: str) -> None:
     ("http://localhost.evil.example/", "http://localhost:*"),
     ("https://exact.example/cb/", "https://exact.example/cb"),
     ("http://app.example.com/oauth2/idpresponse", "https://*/oauth2/idpresponse"),
+    ("https://app.test.evil.example/", "https://app.test/*"),
+    ("https://app.test@evil.example/", "https://app.test/*"),
+    ("https://app.test", "https://app.test/*"),
 ])
 def test_does_not_match(uri: str, pattern: str) -> None:
     assert not uri_matches(uri, pattern)
