@@ -106,7 +106,8 @@ class ListenerHandler:
         if request.method == "TRACE":
             return alb_error_response(405)
         headers = request.headers
-        xff = headers.get("X-Forwarded-For")
+        # Repeated X-Forwarded-For lines form one list (RFC 9110 5.3): keep and count them all.
+        xff = ", ".join(headers.getall("X-Forwarded-For", ())) or None
         if xff is not None and xff.count(",") + 1 > MAX_XFF_ADDRESSES:
             return alb_error_response(463)
         if sum(len(k) + len(v) + 4 for k, v in request.raw_headers) > MAX_HEADERS_BYTES:
