@@ -131,6 +131,12 @@ class Forwarder:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._websocket(request, url, headers, response_headers)
         body = request.content if request.body_exists else None
+        if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
+                and request.headers.get("Expect", "").lower() == "100-continue"):
+            # The client holds the body back until it hears this (RFC 9110 10.1.1); aiohttp's
+            # low-level server leaves it to the handler. The expectation ends here.
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            headers.popall("Expect", None)
         try:
             upstream = await self.client.request(
                 request.method, url, headers=headers, data=body, allow_redirects=False,
