@@ -7,13 +7,15 @@ every request with what it received as JSON (and echoes WebSocket frames);
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, unused_port
 
 from albauth.app import Runtime
 from albauth.config.model import Settings
@@ -73,16 +75,35 @@ def echo_upstream(aiohttp_server: Any) -> Callable[..., Awaitable[TestServer]]:
 
 @pytest.fixture
 async def start_albauth() -> AsyncIterator[Callable[[Settings], Awaitable[Runtime]]]:
-    """`runtime = await start_albauth(settings)`; every runtime started is stopped afterwards."""
+    """`runtime = await start_albauth(settings)`; every runtime started is stopped afterwards.
+
+    Ports come from `unused_port()`, which another process can take before we bind it: on
+    EADDRINUSE the listeners move to fresh ports, so read the address from the runtime
+    (`runtime.urls`, `runtime.settings.listeners[i].port`), not from the settings passed in."""
     started: list[Runtime] = []
 
     async def start(settings: Settings) -> Runtime:
-        runtime = Runtime(settings)
-        await runtime.start()
-        started.append(runtime)
-        return runtime
+        for attempt in range(3):
+            runtime = Runtime(settings)
+            started.append(runtime)
+            try:
+                await runtime.start()
+                return runtime
+            except OSError as exc:
+                await runtime.stop()
+                if exc.errno != errno.EADDRINUSE or attempt == 2:
+                    raise
+                settings = _on_fresh_ports(settings)
+        raise AssertionError("unreachable")
 
     yield start
     for runtime in reversed(started):
         if runtime.runners:  # a test may have stopped it already
             await runtime.stop()
+
+
+def _on_fresh_ports(settings: Settings) -> Settings:
+    listeners = tuple(dataclasses.replace(lst, port=unused_port()) if lst.port else lst
+                      for lst in settings.listeners)
+    admin = settings.admin_listen and (settings.admin_listen[0], unused_port())
+    return dataclasses.replace(settings, listeners=listeners, admin_listen=admin or None)

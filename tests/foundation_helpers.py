@@ -39,10 +39,9 @@ def config_error(text: str, env: Mapping[str, str] | None = None,
 
 
 def proxy_settings(targets: Mapping[str, list[str]], *, rules: str = "", default: str | None = None,
-                   port: int | None = None, proxy: str = "") -> tuple[Settings, str]:
+                   port: int | None = None, proxy: str = "") -> Settings:
     """One HTTP listener on loopback with `targets` as target groups; `rules` is YAML for
-    the listener's Rules list (indented as a top-level list), `default` for DefaultActions.
-    Returns the settings and the listener's base URL."""
+    the listener's Rules list (indented as a top-level list), `default` for DefaultActions."""
     port = port or unused_port()
     groups = "\n".join(f"    {name}: {{targets: [{', '.join(urls)}]}}" if urls else f"    {name}: {{targets: []}}"
                        for name, urls in targets.items())
@@ -62,7 +61,12 @@ def proxy_settings(targets: Mapping[str, list[str]], *, rules: str = "", default
     )
     if rules:
         doc += "    Rules:\n" + textwrap.indent(textwrap.dedent(rules).strip("\n"), "      ") + "\n"
-    return load_text(doc, "test.yaml", {}), f"http://127.0.0.1:{port}"
+    return load_text(doc, "test.yaml", {})
+
+
+def address(runtime: Any) -> tuple[str, int]:
+    """(base URL, port) of a started runtime's first listener."""
+    return runtime.urls[0], runtime.settings.listeners[0].port
 
 
 async def raw_http(port: int, request: bytes, *, host: str = "127.0.0.1",

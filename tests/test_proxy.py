@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import unused_port
 
 from albauth.config.model import TargetGroup
-from foundation_helpers import TRACE_ROOT, ServeProcess, headers_of, proxy_settings, raw_http
+from foundation_helpers import TRACE_ROOT, ServeProcess, address, headers_of, proxy_settings, raw_http
 
 
 def alb_page(status: int, reason: str) -> bytes:
@@ -40,9 +40,7 @@ def alb_page(status: int, reason: str) -> bytes:
 async def proxied(echo_upstream: Any, start_albauth: Any) -> tuple[str, int]:
     """albauth forwarding everything to one echo upstream: (base URL, listener port)."""
     upstream = await echo_upstream()
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]})
-    await start_albauth(settings)
-    return base, settings.listeners[0].port
+    return address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
 
 
 @pytest.fixture
@@ -72,6 +70,19 @@ async def test_x_forwarded_for_is_the_peer_when_the_client_sends_none(proxied, c
     base, _ = proxied
     seen = await get_echo(client, base + "/")
     assert headers_of(seen, "X-Forwarded-For") == ["127.0.0.1"]
+
+
+async def test_repeated_x_forwarded_for_lines_are_combined_then_appended(proxied) -> None:
+    """RFC 9110 5.3: repeated field lines are one comma-separated list; none is dropped,
+    and together they count towards the 30-address limit."""
+    _, port = proxied
+    status, _, body = await raw_http(port, b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\n"
+                                           b"X-Forwarded-For: 192.0.2.2, 192.0.2.3\r\nConnection: close\r\n\r\n")
+    assert status == 200
+    assert headers_of(json.loads(body), "X-Forwarded-For") == ["192.0.2.1, 192.0.2.2, 192.0.2.3, 127.0.0.1"]
+    lines = "".join(f"X-Forwarded-For: {', '.join(f'10.{n}.0.{i}' for i in range(16))}\r\n" for n in range(2))
+    status, _, _ = await raw_http(port, f"GET / HTTP/1.1\r\nHost: a\r\n{lines}Connection: close\r\n\r\n".encode())
+    assert status == 463
 
 
 async def test_x_forwarded_proto_and_port_describe_the_listener(proxied, client) -> None:
@@ -153,8 +164,7 @@ async def test_hop_by_hop_response_headers_are_not_returned(echo_upstream, start
                                                 "Trailer": "X-Sum", "X-End-To-End": "kept"})
 
     upstream = await echo_upstream([("GET", "/hoppy", hoppy)])
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]})
-    await start_albauth(settings)
+    base, _ = address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
     async with client.get(base + "/hoppy") as resp:
         assert resp.status == 200 and await resp.text() == "ok"
         for name in ("X-Hop-Only", "Keep-Alive", "Proxy-Authenticate", "Trailer"):
@@ -218,6 +228,41 @@ async def test_chunked_request_body_is_forwarded(proxied) -> None:
     assert status == 200
     seen = json.loads(body)
     assert seen["method"] == "POST" and seen["body"] == "hello world"
+
+
+async def test_expect_100_continue_is_answered_before_the_body_is_read(proxied) -> None:
+    """curl sends `Expect: 100-continue` with larger uploads and waits for the interim
+    response; a proxy that forwards the body must send it (RFC 9110 10.1.1)."""
+    _, port = proxied
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"PUT /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+                     b"Connection: close\r\n\r\n")
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+        assert interim.startswith(b"HTTP/1.1 100 ")
+        writer.write(b"hello")
+        head, _, body = (await asyncio.wait_for(reader.read(-1), 5)).partition(b"\r\n\r\n")
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(body)["body"] == "hello"
+
+
+async def test_chunked_response_of_unknown_length_is_streamed(echo_upstream, start_albauth, client) -> None:
+    async def trickle(_: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        resp.enable_chunked_encoding()
+        await resp.prepare(_)
+        for i in range(50):
+            await resp.write(f"line {i}\n".encode() * 1000)
+        await resp.write_eof()
+        return resp
+
+    upstream = await echo_upstream([("GET", "/trickle", trickle)])
+    base, _ = address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
+    async with client.get(base + "/trickle") as resp:
+        assert resp.status == 200 and "Content-Length" not in resp.headers
+        assert await resp.read() == b"".join(f"line {i}\n".encode() * 1000 for i in range(50))
 
 
 # --- Bodies are streamed and left alone -------------------------------------------------
@@ -291,8 +336,7 @@ async def test_gzip_response_passes_through_undecoded(echo_upstream, start_albau
         return web.Response(body=payload, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
 
     upstream = await echo_upstream([("GET", "/gz", gzipped)])
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]})
-    await start_albauth(settings)
+    base, _ = address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
     async with client.get(base + "/gz", headers={"Accept-Encoding": "gzip"}) as resp:
         assert resp.headers["Content-Encoding"] == "gzip"
         assert await resp.read() == payload
@@ -306,8 +350,7 @@ async def test_gzip_request_body_passes_through_undecoded(echo_upstream, start_a
                                   "sha256": hashlib.sha256(await request.read()).hexdigest()})
 
     upstream = await echo_upstream([("POST", "/gz", raw_sha)], auto_decompress=False)
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]})
-    await start_albauth(settings)
+    base, _ = address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
     async with client.post(base + "/gz", data=payload, headers={"Content-Encoding": "gzip"}) as resp:
         seen = await resp.json()
     assert seen == {"encoding": "gzip", "sha256": hashlib.sha256(payload).hexdigest()}
@@ -346,13 +389,12 @@ async def test_websocket_upgrade_carries_albs_forwarding_headers(echo_upstream, 
         return ws
 
     upstream = await echo_upstream([("GET", "/ws-headers", tell_headers)])
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]})
-    await start_albauth(settings)
+    base, port = address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
     async with client.ws_connect(base + "/ws-headers", headers={"X-Forwarded-For": "198.51.100.1",
                                                                  "X-Amzn-Oidc-Identity": "forged"}) as ws:
         seen = {"headers": (await ws.receive(timeout=5)).json()}
     assert headers_of(seen, "X-Forwarded-For") == ["198.51.100.1, 127.0.0.1"]
-    assert headers_of(seen, "X-Forwarded-Port") == [str(settings.listeners[0].port)]
+    assert headers_of(seen, "X-Forwarded-Port") == [str(port)]
     assert re.fullmatch(TRACE_ROOT, headers_of(seen, "X-Amzn-Trace-Id")[0])
     assert not headers_of(seen, "X-Amzn-Oidc-Identity")
 
@@ -361,8 +403,7 @@ async def test_websocket_upgrade_carries_albs_forwarding_headers(echo_upstream, 
 
 async def test_target_down_is_502_with_albs_page(start_albauth, client) -> None:
     closed = f"http://127.0.0.1:{unused_port()}"
-    settings, base = proxy_settings({"app": [closed]})
-    await start_albauth(settings)
+    base, _ = address(await start_albauth(proxy_settings({"app": [closed]})))
     async with client.get(base + "/") as resp:
         assert resp.status == 502
         assert resp.headers["Server"] == "awselb/2.0"
@@ -376,8 +417,8 @@ async def test_slow_target_is_504_after_the_idle_timeout(echo_upstream, start_al
         return web.Response(text="too late")
 
     upstream = await echo_upstream([("GET", "/slow", slow)])
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]}, proxy="idle_timeout: 0.5")
-    await start_albauth(settings)
+    settings = proxy_settings({"app": [str(upstream.make_url(""))]}, proxy="idle_timeout: 0.5")
+    base, _ = address(await start_albauth(settings))
     started = time.monotonic()
     async with client.get(base + "/slow") as resp:
         assert resp.status == 504
@@ -390,15 +431,15 @@ async def test_target_group_without_targets_is_503(echo_upstream, start_albauth,
     """ALB answers 503 when a forward's target group has no registered targets.
     The config loader insists on at least one target, so the empty group is added to the model."""
     upstream = await echo_upstream()
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))], "empty": ["http://127.0.0.1:1"]},
-                                    rules="""
-                                    - Priority: 1
-                                      Conditions: [{Field: path-pattern, Values: ["/empty/*"]}]
-                                      Actions: [{Type: forward, TargetGroupArn: empty}]
-                                    """)
+    settings = proxy_settings({"app": [str(upstream.make_url(""))], "empty": ["http://127.0.0.1:1"]},
+                              rules="""
+                              - Priority: 1
+                                Conditions: [{Field: path-pattern, Values: ["/empty/*"]}]
+                                Actions: [{Type: forward, TargetGroupArn: empty}]
+                              """)
     settings = dataclasses.replace(settings, target_groups={**settings.target_groups,
                                                             "empty": TargetGroup("empty", ())})
-    await start_albauth(settings)
+    base, _ = address(await start_albauth(settings))
     assert (await get_echo(client, base + "/other"))["path"] == "/other"
     async with client.get(base + "/empty/x") as resp:
         assert resp.status == 503
@@ -455,8 +496,7 @@ async def test_fixed_response_returns_status_content_type_and_body(start_albauth
     """Checklist 65."""
     default = json.dumps([{"Type": "fixed-response", "FixedResponseConfig": {
         "StatusCode": status, "ContentType": ctype, "MessageBody": body}}])
-    settings, base = proxy_settings({"app": ["http://127.0.0.1:1"]}, default=default)
-    await start_albauth(settings)
+    base, _ = address(await start_albauth(proxy_settings({"app": ["http://127.0.0.1:1"]}, default=default)))
     async with client.get(base + "/anything") as resp:
         assert resp.status == int(status)
         assert resp.content_type == ctype
@@ -469,9 +509,8 @@ async def test_redirect_fills_placeholders(start_albauth) -> None:
     default = json.dumps([{"Type": "redirect", "RedirectConfig": {
         "Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}", "Query": "#{query}",
         "StatusCode": "HTTP_301"}}])
-    settings, _ = proxy_settings({"app": ["http://127.0.0.1:1"]}, default=default)
-    await start_albauth(settings)
-    status, headers, _ = await raw_http(settings.listeners[0].port,
+    _, port = address(await start_albauth(proxy_settings({"app": ["http://127.0.0.1:1"]}, default=default)))
+    status, headers, _ = await raw_http(port,
                                         b"GET /p?q=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
     assert status == 301
     assert headers["location"] == "https://a.test:443/p?q=1"
@@ -482,9 +521,7 @@ async def test_redirect_with_fixed_parts_and_302(start_albauth) -> None:
     default = json.dumps([{"Type": "redirect", "RedirectConfig": {
         "Host": "new.example.com", "Path": "/moved/#{path}", "Query": "from=#{host}&#{query}",
         "StatusCode": "HTTP_302"}}])
-    settings, _ = proxy_settings({"app": ["http://127.0.0.1:1"]}, default=default)
-    await start_albauth(settings)
-    port = settings.listeners[0].port
+    _, port = address(await start_albauth(proxy_settings({"app": ["http://127.0.0.1:1"]}, default=default)))
     status, headers, _ = await raw_http(port, b"GET /a/b?x=%20y HTTP/1.1\r\nHost: old.test:81\r\n"
                                               b"Connection: close\r\n\r\n")
     assert status == 302
@@ -507,9 +544,9 @@ async def test_weighted_forward_splits_10_20_and_weight_0_gets_none(echo_upstrea
     default = json.dumps([{"Type": "forward", "ForwardConfig": {"TargetGroups": [
         {"TargetGroupArn": "one", "Weight": 10}, {"TargetGroupArn": "two", "Weight": 20},
         {"TargetGroupArn": "zero", "Weight": 0}]}}])
-    settings, base = proxy_settings({"one": [str(one.make_url(""))], "two": [str(two.make_url(""))],
-                                     "zero": [closed]}, default=default)
-    await start_albauth(settings)
+    settings = proxy_settings({"one": [str(one.make_url(""))], "two": [str(two.make_url(""))], "zero": [closed]},
+                              default=default)
+    base, _ = address(await start_albauth(settings))
     counts: Counter[str] = Counter()
     gate = asyncio.Semaphore(32)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as session:
@@ -533,8 +570,8 @@ async def test_request_in_flight_when_stop_begins_completes(echo_upstream, start
         return web.Response(text="finished")
 
     upstream = await echo_upstream([("GET", "/slow", slow)])
-    settings, base = proxy_settings({"app": [str(upstream.make_url(""))]})
-    runtime = await start_albauth(settings)
+    runtime = await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]}))
+    base, _ = address(runtime)
 
     async def fetch() -> tuple[int, str]:
         async with client.get(base + "/slow") as resp:
