@@ -8,6 +8,7 @@ from albauth.clock import FakeClock
 from albauth.session import CookieSessionStore, MemorySessionStore, Sealer, SessionStore
 
 from .conformance import SessionStoreConformance, StoreCase
+from .redis_fixtures import REDIS_CASE
 
 
 async def _cookie(sealer: Sealer, clock: FakeClock) -> SessionStore:
@@ -21,6 +22,7 @@ async def _memory(sealer: Sealer, clock: FakeClock) -> SessionStore:
 STORES = [
     StoreCase("cookie", _cookie, server_side=False),
     StoreCase("memory", _memory, server_side=True),
+    REDIS_CASE,  # a private redis-server (tests/session/redis_fixtures.py)
 ]
 
 

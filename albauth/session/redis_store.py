@@ -1,0 +1,460 @@
+"""Sessions in Redis, shared by every replica; the browser keeps only a ticket.
+
+The ticket is the session cookie's value (still ALB-named and shardable, though it fits
+one shard): a random 256-bit per-session secret and the sid, sealed by the `Sealer` with
+`session_aad(cookie_name, binding)`, so it cannot be forged or moved to another rule.
+Redis holds the session encrypted with AES-256-GCM under a key derived (HKDF) from that
+secret, which is never written to Redis: a dump of Redis alone yields no tokens and no
+claims, and the cookie alone yields nothing without the configured session secret.
+
+Key layout (`<prefix>` is `albauth.session.key_prefix`, "albauth:" by default):
+
+    <prefix>session:<sid>       hash  v: 1 | nonce | AES-GCM(session.to_bytes())
+                                      b: binding, t: authenticated_at, e: expires_at,
+                                      u: sub digest, i: IdP sid digest (when known)
+    <prefix>sub:<digest>        set of sids, for revocation by user
+    <prefix>idpsid:<digest>     set of sids, for OIDC back-channel logout by IdP `sid`
+
+Digests are SHA-256 (first 128 bits, hex) of the `sub` / IdP `sid`, so a dump does not
+list users; they are fingerprints, not secrets (whoever knows a `sub` can find its set).
+
+TTL. An entry lives `remaining + expired_grace` seconds (`remaining` = time left until
+`expires_at`, at least 1 s), capped at the cookie's Max-Age (past it the browser no
+longer presents the ticket) but never below `remaining`. The grace exists because an
+expired session must still load: the action re-authenticates an expired session even
+under `deny`, where a missing one is a 401 (ALB spec 1.3). The default grace is ALB's
+cookie lifetime (7 days), so an expired session loads as expired for exactly as long as
+the browser can present it, as with the cookie store; a smaller grace trades that
+fidelity (deny rules answer 401 instead of a login redirect after it) for memory. With
+ALB's default SessionTimeout (7 days) the TTL is simply the cookie's 7 days. The index
+sets get the longest TTL of their members (EXPIRE NX, then EXPIRE GT: Redis >= 7.0).
+
+URL forms (`ALBAUTH_SESSION_STORE=<url>` or `albauth.session.redis_url`):
+
+    redis://[[user]:password@]host[:port][/db]
+    rediss://[[user]:password@]host[:port][/db]             TLS (ssl_* query options)
+    unix://[[user]:password@]/path/to/redis.sock[?db=N]
+    redis+sentinel://[[user]:password@]host:port[,host:port...]/service_name[/db]
+    redis+cluster://[[user]:password@]host:port[,host:port...]
+
+Query options on every form: `socket_timeout` and `socket_connect_timeout` (seconds,
+default 1 each, so a dead Redis fails fast), and for the single-server forms any other
+redis-py URL option (`max_connections`, `ssl_ca_certs`, ...). Sentinel also takes
+`sentinel_password` (and `sentinel_username`) for the sentinels themselves (the URL's
+password is the data nodes'); Sentinel and Cluster take `ssl=true` for TLS.
+
+Failures. A ticket that does not open, a session that is gone, or data that does not
+decrypt is `SessionInvalid` ("log in again"). Anything else from Redis (refused, timed
+out, failed over, ACL errors) is `SessionStoreUnavailable`, which the action answers with
+503: fail closed, never forward. redis-py reconnects by itself once Redis is back; one
+immediate retry on a connection error covers a pooled connection that died meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import math
+import os
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import redis.asyncio as aioredis
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from albauth.clock import Clock, system_clock
+from albauth.session.cookies import CookiePolicy, replace_shards, unshard
+from albauth.session.model import Session
+from albauth.session.sealing import Sealer, SealError
+from albauth.session.store import SessionInvalid, session_aad
+
+__all__ = ["DEFAULT_EXPIRED_GRACE", "RedisSessionStore", "SessionRecord",
+           "SessionStoreUnavailable"]
+
+DEFAULT_TIMEOUT = 1.0
+DEFAULT_EXPIRED_GRACE = 604800  # ALB's session cookie lifetime (7 days)
+
+_TICKET_VERSION = b"\x01"
+_SECRET_LEN = 32
+_VALUE_VERSION = b"\x01"
+_NONCE_LEN = 12
+_HKDF_SALT = b"albauth/redis-session/v1"
+# Secrets of sessions this process loaded or saved, so a re-save (after a refresh) keeps
+# the secret that cookies already in flight, on this or another replica, carry.
+_SECRET_CACHE_SIZE = 50_000
+
+Client = aioredis.Redis | RedisCluster
+T = TypeVar("T")
+
+
+class SessionStoreUnavailable(ConnectionError):
+    """Redis did not answer (down, unreachable, timed out) or refused the command. Not a
+    verdict on the session: the caller fails closed with 503."""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What Redis knows about a session without its ticket: no claims, no tokens."""
+
+    sid: str
+    binding: str
+    authenticated_at: float
+    expires_at: float
+    ttl: int  # seconds until Redis drops the entry
+    sub_digest: str
+    idp_sid_digest: str | None
+
+
+def digest(value: str) -> str:
+    """The index fingerprint of a `sub` or IdP `sid`."""
+    return hashlib.sha256(b"albauth/index\0" + value.encode()).hexdigest()[:32]
+
+
+# --- connecting --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Target:
+    """A parsed URL; `connect()` makes the client (inside the running loop)."""
+
+    kind: str  # "single" | "sentinel" | "cluster"
+    url: str
+    nodes: tuple[tuple[str, int], ...]
+    service: str
+    options: Mapping[str, Any]
+    sentinel_options: Mapping[str, Any]
+
+    def connect(self) -> tuple[Client, list[Callable[[], Awaitable[None]]]]:
+        # One immediate retry on connection errors only: a pooled connection that died
+        # with a restarted Redis is replaced transparently, while a refused connection or
+        # a timeout (a hung Redis) fails at once instead of backing off for seconds.
+        retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+        if self.kind == "single":
+            # URL query options win over these keyword defaults (redis-py's rule).
+            client = aioredis.Redis.from_url(self.url, retry=retry, **self.options)
+            return client, [client.aclose]
+        if self.kind == "sentinel":
+            sentinel = Sentinel(list(self.nodes), sentinel_kwargs=dict(self.sentinel_options),
+                                **self.options)
+            master = sentinel.master_for(self.service, retry=retry)
+            return master, [master.aclose] + [s.aclose for s in sentinel.sentinels]
+        cluster = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in self.nodes],
+                               retry=retry, cluster_error_retry_attempts=1, **self.options)
+        return cluster, [cluster.aclose]
+
+
+_FLOAT_OPTIONS = ("socket_timeout", "socket_connect_timeout")
+
+
+def _parse_url(url: str, timeout: float, connect_timeout: float) -> _Target:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    defaults: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": connect_timeout}
+    if scheme in ("redis", "rediss", "unix"):
+        from redis.asyncio.connection import parse_url
+
+        parse_url(url)  # raises ValueError on a malformed URL, at startup
+        return _Target("single", url, (), "", defaults, {})
+    if scheme not in ("redis+sentinel", "redis+cluster"):
+        raise ValueError("the Redis URL must start with redis://, rediss://, unix://, "
+                         "redis+sentinel:// or redis+cluster://")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options = dict(defaults)
+    for name in _FLOAT_OPTIONS:
+        if name in query:
+            options[name] = float(query.pop(name))
+    if query.pop("ssl", "false").lower() in ("1", "true", "yes"):
+        options["ssl"] = True
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    nodes = tuple(_host_port(n, 26379 if scheme == "redis+sentinel" else 6379)
+                  for n in parts.netloc.rpartition("@")[2].split(","))
+    if scheme == "redis+cluster":
+        if parts.path.strip("/"):
+            raise ValueError("redis+cluster:// takes no path (Cluster has only db 0)")
+        if query:
+            raise ValueError(f"unknown Redis URL option(s): {', '.join(sorted(query))}")
+        return _Target("cluster", url, nodes, "", options, {})
+    path = [unquote(p) for p in parts.path.split("/") if p]
+    if not path or len(path) > 2:
+        raise ValueError("redis+sentinel:// needs /service_name[/db]")
+    if len(path) == 2:
+        options["db"] = int(path[1])
+    sentinel_options = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout", "ssl")
+                        if k in options}
+    for name in ("password", "username"):
+        if f"sentinel_{name}" in query:
+            sentinel_options[name] = query.pop(f"sentinel_{name}")
+    if query:
+        raise ValueError(f"unknown Redis URL option(s): {', '.join(sorted(query))}")
+    return _Target("sentinel", url, nodes, path[0], options, sentinel_options)
+
+
+def _host_port(node: str, default_port: int) -> tuple[str, int]:
+    if node.startswith("["):  # [::1]:6379
+        host, _, rest = node[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = node.partition(":")
+    if not host:
+        raise ValueError(f"no host in Redis node {node!r}")
+    return host, int(port) if port else default_port
+
+
+# --- the store ---------------------------------------------------------------------------
+
+class RedisSessionStore:
+    def __init__(self, connect: Callable[[], tuple[Client, list[Callable[[], Awaitable[None]]]]],
+                 sealer: Sealer, clock: Clock = system_clock, *, key_prefix: str = "albauth:",
+                 expired_grace: int = DEFAULT_EXPIRED_GRACE, cluster: bool = False) -> None:
+        self._connect = connect
+        self._sealer = sealer
+        self._clock = clock
+        self.key_prefix = key_prefix
+        self._grace = expired_grace
+        # A Redis Cluster cannot run MULTI across slots; elsewhere save/delete are atomic.
+        self._transaction = not cluster
+        self._client: Client | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._secrets: OrderedDict[str, bytes] = OrderedDict()
+
+    @classmethod
+    def from_url(cls, url: str, *, sealer: Sealer, clock: Clock = system_clock,
+                 key_prefix: str = "albauth:", expired_grace: int = DEFAULT_EXPIRED_GRACE,
+                 socket_timeout: float = DEFAULT_TIMEOUT,
+                 socket_connect_timeout: float = DEFAULT_TIMEOUT) -> RedisSessionStore:
+        """Parse (and so validate) the URL now; connect on first use."""
+        target = _parse_url(url, socket_timeout, socket_connect_timeout)
+        return cls(target.connect, sealer, clock, key_prefix=key_prefix,
+                   expired_grace=expired_grace, cluster=target.kind == "cluster")
+
+    # --- key names ------------------------------------------------------------------------
+
+    def session_key(self, sid: str) -> str:
+        return f"{self.key_prefix}session:{sid}"
+
+    def sub_key(self, sub: str) -> str:
+        return f"{self.key_prefix}sub:{digest(sub)}"
+
+    def idp_sid_key(self, idp_sid: str) -> str:
+        return f"{self.key_prefix}idpsid:{digest(idp_sid)}"
+
+    # --- SessionStore ---------------------------------------------------------------------
+
+    async def load(self, cookies: Mapping[str, str], cookie_name: str,
+                   binding: str) -> Session | None:
+        value = unshard(cookies, cookie_name)
+        if value is None:
+            return None
+        try:
+            ticket = self._sealer.open(base64.b64decode(value, validate=True),
+                                       session_aad(cookie_name, binding))
+        except (ValueError, SealError) as exc:  # binascii.Error is a ValueError
+            raise SessionInvalid(str(exc)) from exc
+        secret, sid = _parse_ticket(ticket)
+        client = self._redis()
+        stored = await self._call(client.hget(self.session_key(sid), "v"))
+        if stored is None:
+            raise SessionInvalid("no such session (revoked or dropped)")
+        try:
+            session = Session.from_bytes(_decrypt(secret, sid, stored))
+        except ValueError as exc:
+            raise SessionInvalid(str(exc)) from exc
+        if session.sid != sid or session.binding != binding:
+            raise SessionInvalid("session belongs to another ticket or rule binding")
+        self._remember(sid, secret)
+        return session
+
+    async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
+                   policy: CookiePolicy, now: float) -> list[str]:
+        secret = self._secrets.get(session.sid) or secrets.token_bytes(_SECRET_LEN)
+        remaining = max(1, math.ceil(session.expires_at - now))
+        ttl = min(remaining + self._grace, max(remaining, policy.max_age))
+        key = self.session_key(session.sid)
+        fields = {"v": _encrypt(secret, session.sid, session.to_bytes()),
+                  "b": session.binding, "t": repr(session.authenticated_at),
+                  "e": repr(session.expires_at), "u": digest(session.sub)}
+        if session.idp_sid is not None:
+            fields["i"] = digest(session.idp_sid)
+        indexes = [self.sub_key(session.sub)]
+        if session.idp_sid is not None:
+            indexes.append(self.idp_sid_key(session.idp_sid))
+        pipe = self._redis().pipeline(transaction=self._transaction)
+        pipe.delete(key)  # drop a field ("i") the new version may lack
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, ttl)
+        for index in indexes:
+            pipe.sadd(index, session.sid)
+            pipe.expire(index, ttl, nx=True)
+            pipe.expire(index, ttl, gt=True)
+        await self._call(pipe.execute())
+        self._remember(session.sid, secret)
+        ticket = self._sealer.seal(_TICKET_VERSION + secret + session.sid.encode(),
+                                   session_aad(cookie_name, session.binding))
+        return replace_shards(cookie_name, base64.b64encode(ticket).decode("ascii"), cookies,
+                              policy, now)
+
+    async def delete(self, session: Session) -> None:
+        self._secrets.pop(session.sid, None)
+        pipe = self._redis().pipeline(transaction=self._transaction)
+        pipe.delete(self.session_key(session.sid))
+        pipe.srem(self.sub_key(session.sub), session.sid)
+        if session.idp_sid is not None:
+            pipe.srem(self.idp_sid_key(session.idp_sid), session.sid)
+        await self._call(pipe.execute())
+
+    async def close(self) -> None:
+        closers, self._closers, self._client, self._loop = self._closers, [], None, None
+        self._secrets.clear()
+        for close in closers:
+            try:
+                await close()
+            except (RedisError, OSError):
+                pass
+
+    # --- by index, for albauth.session.redis_admin --------------------------------------------
+
+    async def sids(self, *, sub: str | None = None, idp_sid: str | None = None) -> set[str]:
+        """Sids indexed under `sub` and/or `idp_sid` (both given: those in both); every
+        session's sid when neither is. May include sids whose entry is gone."""
+        client = self._redis()
+        keys = ([self.sub_key(sub)] if sub is not None else []) + (
+            [self.idp_sid_key(idp_sid)] if idp_sid is not None else [])
+        if keys:
+            sets = [await self._call(client.smembers(k)) for k in keys]
+            found: set[bytes] = set.intersection(*sets)
+            return {s.decode() for s in found}
+        prefix = self.session_key("")
+        pattern = _glob_escape(prefix) + "*"
+        try:
+            return {k.decode()[len(prefix):] async for k in client.scan_iter(match=pattern,
+                                                                          count=1000)}
+        except (RedisError, OSError) as exc:
+            raise SessionStoreUnavailable(f"Redis: {exc}") from exc
+
+    async def records(self, sids: Iterable[str]) -> list[SessionRecord]:
+        """What Redis holds for these sids (gone ones are skipped), sorted by sid."""
+        ordered = sorted(sids)
+        if not ordered:
+            return []
+        pipe = self._redis().pipeline(transaction=False)
+        for sid in ordered:
+            pipe.hmget(self.session_key(sid), ["b", "t", "e", "u", "i"])
+            pipe.ttl(self.session_key(sid))
+        replies = await self._call(pipe.execute())
+        out = []
+        for i, sid in enumerate(ordered):
+            (binding, at, exp, sub_d, idp_d), ttl = replies[2 * i], replies[2 * i + 1]
+            if binding is None or at is None or exp is None or sub_d is None:
+                continue
+            out.append(SessionRecord(sid=sid, binding=binding.decode(),
+                                     authenticated_at=float(at), expires_at=float(exp),
+                                     ttl=int(ttl), sub_digest=sub_d.decode(),
+                                     idp_sid_digest=idp_d.decode() if idp_d else None))
+        return out
+
+    async def revoke_sids(self, sids: Iterable[str]) -> int:
+        """Delete these sessions and their index memberships; how many existed."""
+        ordered = sorted(set(sids))
+        if not ordered:
+            return 0
+        pipe = self._redis().pipeline(transaction=False)
+        for sid in ordered:
+            pipe.hmget(self.session_key(sid), ["u", "i"])
+        found = await self._call(pipe.execute())
+        pipe = self._redis().pipeline(transaction=self._transaction)
+        for sid, (sub_d, idp_d) in zip(ordered, found):
+            pipe.delete(self.session_key(sid))
+            if sub_d is not None:
+                pipe.srem(f"{self.key_prefix}sub:{sub_d.decode()}", sid)
+            if idp_d is not None:
+                pipe.srem(f"{self.key_prefix}idpsid:{idp_d.decode()}", sid)
+            self._secrets.pop(sid, None)
+        replies = await self._call(pipe.execute())
+        # DEL replies are the ones following each sid's start; count those that deleted.
+        deleted, at = 0, 0
+        for sub_d, idp_d in found:
+            deleted += int(replies[at])
+            at += 1 + (sub_d is not None) + (idp_d is not None)
+        return deleted
+
+    async def prune_index(self, key: str, sids: Iterable[str]) -> None:
+        """Drop sids whose session is gone from an index set."""
+        gone = list(sids)
+        if gone:
+            await self._call(self._redis().srem(key, *gone))
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _redis(self) -> Client:
+        # One pool per process, created in the running loop (redis.asyncio connections
+        # belong to the loop that opened them).
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client, self._closers = self._connect()
+            self._loop = loop
+        return self._client
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except (RedisError, OSError) as exc:
+            raise SessionStoreUnavailable(f"Redis: {exc}") from exc
+
+    def _remember(self, sid: str, secret: bytes) -> None:
+        self._secrets[sid] = secret
+        self._secrets.move_to_end(sid)
+        if len(self._secrets) > _SECRET_CACHE_SIZE:
+            self._secrets.popitem(last=False)
+
+
+def _parse_ticket(ticket: bytes) -> tuple[bytes, str]:
+    # Sealed by us, so only a ticket from a future version can fail here.
+    if ticket[:1] != _TICKET_VERSION or len(ticket) <= 1 + _SECRET_LEN:
+        raise SessionInvalid("unknown ticket format")
+    try:
+        sid = ticket[1 + _SECRET_LEN:].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise SessionInvalid("unknown ticket format") from exc
+    return ticket[1:1 + _SECRET_LEN], sid
+
+
+def _value_aead(secret: bytes, sid: str) -> AESGCM:
+    # The sid as HKDF info: each session's key is its own even if a secret repeated.
+    return AESGCM(HKDF(hashes.SHA256(), 32, _HKDF_SALT, sid.encode()).derive(secret))
+
+
+def _encrypt(secret: bytes, sid: str, plaintext: bytes) -> bytes:
+    nonce = os.urandom(_NONCE_LEN)
+    return _VALUE_VERSION + nonce + _value_aead(secret, sid).encrypt(
+        nonce, plaintext, _VALUE_VERSION + sid.encode())
+
+
+def _decrypt(secret: bytes, sid: str, stored: bytes) -> bytes:
+    if stored[:1] != _VALUE_VERSION or len(stored) < 1 + _NONCE_LEN + 16:
+        raise ValueError("unknown stored session format")
+    nonce, ciphertext = stored[1:1 + _NONCE_LEN], stored[1 + _NONCE_LEN:]
+    try:
+        return _value_aead(secret, sid).decrypt(nonce, ciphertext, _VALUE_VERSION + sid.encode())
+    except InvalidTag as exc:
+        raise ValueError("stored session does not decrypt with this ticket") from exc
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
