@@ -66,7 +66,7 @@ class DevOptions:
     session_timeout: int = 604800
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "DevOptions":
+    def from_args(cls, args: argparse.Namespace) -> DevOptions:
         return cls(port=args.port, idp_port=args.idp_port, app_port=args.app_port,
                    admin_port=args.admin_port, users=args.users, upstream=args.upstream,
                    session_timeout=args.session_timeout)
@@ -198,6 +198,13 @@ class DevStack:
     def key_endpoint(self) -> str:
         return self.opts.admin_url
 
+    @property
+    def signer_arn(self) -> str:
+        """The load balancer ARN in `x-amzn-oidc-data`'s `signer`, which apps check."""
+        from albauth.auth.setup import signer_arn
+
+        return signer_arn(self.settings.signing)
+
     def end_session_url(self, post_logout_redirect_uri: str) -> str:
         query = urlencode({"client_id": self.client.client_id,
                            "post_logout_redirect_uri": post_logout_redirect_uri})
@@ -220,10 +227,9 @@ class DevStack:
             raise
 
     def _demo_app(self) -> web.Application:
-        from albauth.auth.setup import signer_arn
         from albauth.demo import create_demo_app
 
-        return create_demo_app(self.key_endpoint, signer_arn(self.settings.signing), self.end_session_url,
+        return create_demo_app(self.key_endpoint, self.signer_arn, self.end_session_url,
                                signed_out_path=SIGNED_OUT_PATH, front_url=self.url, clock=self.clock)
 
     async def _serve(self, app: web.Application, port: int, what: str, flag: str) -> None:
@@ -272,8 +278,8 @@ class DevStack:
             f"  Provider    {self.issuer}  (client {self.client.client_id}, scope \"{SCOPE}\")",
             f"  App         {app}",
             f"  Public key  {self.key_endpoint}/{kid}  (PEM, as public-keys.auth.elb.<region>.amazonaws.com)",
-            f"  Sessions    in memory, SessionTimeout {self.opts.session_timeout} s; "
-            f"{self.url.rstrip('/')}{SIGNED_OUT_PATH} needs no sign-in",
+            (f"  Sessions    in memory, SessionTimeout {self.opts.session_timeout} s; "
+             f"{self.url.rstrip('/')}{SIGNED_OUT_PATH} needs no sign-in"),
             "",
             "  Press Ctrl+C to stop.",
             "",

@@ -7,9 +7,8 @@ endpoint), the signed-out landing page, and every other path: the identity page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import aiohttp
 from aiohttp import web

@@ -4,9 +4,9 @@ what to do when the headers are missing, and the signed-out landing page."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
 
 from albauth.signing import InvalidAlbToken
 
@@ -99,7 +99,7 @@ def _status(view: IdentityView) -> str:
         facts.append(f"Signer <code>{escape(signer)}</code>" + (" (this load balancer)" if same else ""))
     if v.seconds_left is not None:
         if v.seconds_left > 0:
-            exp = datetime.datetime.fromtimestamp(v.claims.get("exp", 0), datetime.timezone.utc)  # type: ignore[arg-type]
+            exp = datetime.datetime.fromtimestamp(v.claims.get("exp", 0), datetime.UTC)
             facts.append(f'Expires in <strong data-countdown="{v.seconds_left}" id="expires-in">'
                          f"{v.seconds_left}</strong> s (at {exp:%H:%M:%S} UTC). Like ALB, albauth signs "
                          "a short-lived token for the requests it forwards: check <code>exp</code> "
