@@ -9,11 +9,13 @@ claims, and the cookie alone yields nothing without the configured session secre
 
 Key layout (`<prefix>` is `albauth.session.key_prefix`, "albauth:" by default):
 
-    <prefix>session:<sid>       hash  v: 1 | nonce | AES-GCM(session.to_bytes())
-                                      b: binding, t: authenticated_at, e: expires_at,
-                                      u: sub digest, i: IdP sid digest (when known)
-    <prefix>sub:<digest>        set of sids, for revocation by user
-    <prefix>idpsid:<digest>     set of sids, for OIDC back-channel logout by IdP `sid`
+    <prefix>session:<sid>     string: 0x01 | header length (2 bytes) | header | nonce |
+                              AES-256-GCM(session.to_bytes()); the header is clear JSON,
+                              {"b": binding, "t": authenticated_at, "e": expires_at,
+                              "u": sub digest, "i": IdP sid digest}, authenticated with
+                              the ciphertext: what an operator may list without tickets
+    <prefix>sub:<digest>      set of sids, for revocation by user
+    <prefix>idpsid:<digest>   set of sids, for OIDC back-channel logout by IdP `sid`
 
 Digests are SHA-256 (first 128 bits, hex) of the `sub` / IdP `sid`, so a dump does not
 list users; they are fingerprints, not secrets (whoever knows a `sub` can find its set).
@@ -55,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import math
 import os
 import secrets
@@ -227,7 +230,8 @@ class RedisSessionStore:
         self._clock = clock
         self.key_prefix = key_prefix
         self._grace = expired_grace
-        # A Redis Cluster cannot run MULTI across slots; elsewhere save/delete are atomic.
+        # The session key is written atomically (SET EX) everywhere; the index updates go
+        # with it in one MULTI, except on a Cluster, which cannot run MULTI across slots.
         self._transaction = not cluster
         self._client: Client | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
@@ -269,11 +273,11 @@ class RedisSessionStore:
             raise SessionInvalid(str(exc)) from exc
         secret, sid = _parse_ticket(ticket)
         client = self._redis()
-        stored = await self._call(client.hget(self.session_key(sid), "v"))
+        stored = await self._call(client.get(self.session_key(sid)))
         if stored is None:
             raise SessionInvalid("no such session (revoked or dropped)")
         try:
-            session = Session.from_bytes(_decrypt(secret, sid, stored))
+            session = Session.from_bytes(_open(secret, sid, stored))
         except ValueError as exc:
             raise SessionInvalid(str(exc)) from exc
         if session.sid != sid or session.binding != binding:
@@ -286,19 +290,11 @@ class RedisSessionStore:
         secret = self._secrets.get(session.sid) or secrets.token_bytes(_SECRET_LEN)
         remaining = max(1, math.ceil(session.expires_at - now))
         ttl = min(remaining + self._grace, max(remaining, policy.max_age))
-        key = self.session_key(session.sid)
-        fields = {"v": _encrypt(secret, session.sid, session.to_bytes()),
-                  "b": session.binding, "t": repr(session.authenticated_at),
-                  "e": repr(session.expires_at), "u": digest(session.sub)}
-        if session.idp_sid is not None:
-            fields["i"] = digest(session.idp_sid)
         indexes = [self.sub_key(session.sub)]
         if session.idp_sid is not None:
             indexes.append(self.idp_sid_key(session.idp_sid))
         pipe = self._redis().pipeline(transaction=self._transaction)
-        pipe.delete(key)  # drop a field ("i") the new version may lack
-        pipe.hset(key, mapping=fields)
-        pipe.expire(key, ttl)
+        pipe.set(self.session_key(session.sid), _seal_value(secret, session), ex=ttl)
         for index in indexes:
             pipe.sadd(index, session.sid)
             pipe.expire(index, ttl, nx=True)
@@ -355,18 +351,22 @@ class RedisSessionStore:
             return []
         pipe = self._redis().pipeline(transaction=False)
         for sid in ordered:
-            pipe.hmget(self.session_key(sid), ["b", "t", "e", "u", "i"])
+            pipe.get(self.session_key(sid))
             pipe.ttl(self.session_key(sid))
         replies = await self._call(pipe.execute())
         out = []
         for i, sid in enumerate(ordered):
-            (binding, at, exp, sub_d, idp_d), ttl = replies[2 * i], replies[2 * i + 1]
-            if binding is None or at is None or exp is None or sub_d is None:
+            stored, ttl = replies[2 * i], replies[2 * i + 1]
+            if stored is None:
                 continue
-            out.append(SessionRecord(sid=sid, binding=binding.decode(),
-                                     authenticated_at=float(at), expires_at=float(exp),
-                                     ttl=int(ttl), sub_digest=sub_d.decode(),
-                                     idp_sid_digest=idp_d.decode() if idp_d else None))
+            try:
+                meta = _clear_header(stored)[0]
+                out.append(SessionRecord(sid=sid, binding=meta["b"],
+                                         authenticated_at=float(meta["t"]),
+                                         expires_at=float(meta["e"]), ttl=int(ttl),
+                                         sub_digest=meta["u"], idp_sid_digest=meta.get("i")))
+            except (ValueError, KeyError, TypeError):
+                continue  # not ours (another format version): nothing to report
         return out
 
     async def revoke_sids(self, sids: Iterable[str]) -> int:
@@ -376,22 +376,30 @@ class RedisSessionStore:
             return 0
         pipe = self._redis().pipeline(transaction=False)
         for sid in ordered:
-            pipe.hmget(self.session_key(sid), ["u", "i"])
+            pipe.get(self.session_key(sid))
         found = await self._call(pipe.execute())
         pipe = self._redis().pipeline(transaction=self._transaction)
-        for sid, (sub_d, idp_d) in zip(ordered, found):
+        memberships = []
+        for sid, stored in zip(ordered, found):
             pipe.delete(self.session_key(sid))
-            if sub_d is not None:
-                pipe.srem(f"{self.key_prefix}sub:{sub_d.decode()}", sid)
-            if idp_d is not None:
-                pipe.srem(f"{self.key_prefix}idpsid:{idp_d.decode()}", sid)
+            indexes = []
+            try:
+                meta = _clear_header(stored)[0] if stored is not None else {}
+            except ValueError:
+                meta = {}
+            if isinstance(meta.get("u"), str):
+                indexes.append(f"{self.key_prefix}sub:{meta['u']}")
+            if isinstance(meta.get("i"), str):
+                indexes.append(f"{self.key_prefix}idpsid:{meta['i']}")
+            for index in indexes:
+                pipe.srem(index, sid)
+            memberships.append(len(indexes))
             self._secrets.pop(sid, None)
         replies = await self._call(pipe.execute())
-        # DEL replies are the ones following each sid's start; count those that deleted.
         deleted, at = 0, 0
-        for sub_d, idp_d in found:
+        for count in memberships:  # each sid's DEL reply, then its SREM replies
             deleted += int(replies[at])
-            at += 1 + (sub_d is not None) + (idp_d is not None)
+            at += 1 + count
         return deleted
 
     async def prune_index(self, key: str, sids: Iterable[str]) -> None:
@@ -440,18 +448,40 @@ def _value_aead(secret: bytes, sid: str) -> AESGCM:
     return AESGCM(HKDF(hashes.SHA256(), 32, _HKDF_SALT, sid.encode()).derive(secret))
 
 
-def _encrypt(secret: bytes, sid: str, plaintext: bytes) -> bytes:
+def _seal_value(secret: bytes, session: Session) -> bytes:
+    """version | header length (2 bytes) | clear JSON header | nonce | AES-GCM ciphertext.
+
+    The header holds what an operator may list without the ticket (binding, times, index
+    digests); it is authenticated with the ciphertext, and so is the sid."""
+    meta: dict[str, Any] = {"b": session.binding, "t": session.authenticated_at,
+                            "e": session.expires_at, "u": digest(session.sub)}
+    if session.idp_sid is not None:
+        meta["i"] = digest(session.idp_sid)
+    header = json.dumps(meta, separators=(",", ":")).encode()
+    head = _VALUE_VERSION + len(header).to_bytes(2, "big") + header
     nonce = os.urandom(_NONCE_LEN)
-    return _VALUE_VERSION + nonce + _value_aead(secret, sid).encrypt(
-        nonce, plaintext, _VALUE_VERSION + sid.encode())
+    aead = _value_aead(secret, session.sid)
+    return head + nonce + aead.encrypt(nonce, session.to_bytes(), head + session.sid.encode())
 
 
-def _decrypt(secret: bytes, sid: str, stored: bytes) -> bytes:
-    if stored[:1] != _VALUE_VERSION or len(stored) < 1 + _NONCE_LEN + 16:
+def _clear_header(stored: bytes) -> tuple[dict[str, Any], int]:
+    """The clear header and where it ends; ValueError if this is not our format."""
+    if stored[:1] != _VALUE_VERSION or len(stored) < 3:
         raise ValueError("unknown stored session format")
-    nonce, ciphertext = stored[1:1 + _NONCE_LEN], stored[1 + _NONCE_LEN:]
+    end = 3 + int.from_bytes(stored[1:3], "big")
+    if len(stored) < end + _NONCE_LEN + 16:
+        raise ValueError("stored session is truncated")
+    meta = json.loads(stored[3:end])
+    if not isinstance(meta, dict):
+        raise ValueError("stored session header is not an object")
+    return meta, end
+
+
+def _open(secret: bytes, sid: str, stored: bytes) -> bytes:
+    end = _clear_header(stored)[1]
+    nonce, ciphertext = stored[end:end + _NONCE_LEN], stored[end + _NONCE_LEN:]
     try:
-        return _value_aead(secret, sid).decrypt(nonce, ciphertext, _VALUE_VERSION + sid.encode())
+        return _value_aead(secret, sid).decrypt(nonce, ciphertext, stored[:end] + sid.encode())
     except InvalidTag as exc:
         raise ValueError("stored session does not decrypt with this ticket") from exc
 

@@ -79,6 +79,7 @@ class RedisServer:
             if self._ping():
                 return self
             time.sleep(0.01)
+        self.stop()
         raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:
@@ -109,7 +110,7 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))  # up either way
         except OSError:
             return False
 

@@ -1,0 +1,108 @@
+"""Listing and revoking sessions by user, by albauth sid and by the provider's sid."""
+
+from __future__ import annotations
+
+import pytest
+
+from albauth.session import CookiePolicy, SessionInvalid
+from albauth.session.redis_admin import list_sessions, revoke
+from albauth.session.redis_store import digest
+from session.helpers import BINDING, NAME, apply, make_session
+
+POLICY = CookiePolicy()
+
+
+@pytest.fixture
+async def logged_in(store, clock):
+    """alice twice in IdP session 1, alice once in IdP session 2, bob once in IdP session 3;
+    name -> (session, cookie jar)."""
+    sessions = {
+        "alice-1a": make_session(idp_sid="idp-1"),
+        "alice-1b": make_session(idp_sid="idp-1"),
+        "alice-2": make_session(idp_sid="idp-2"),
+        "bob-3": make_session(claims={"sub": "bob"}, idp_sid="idp-3"),
+    }
+    out = {}
+    for name, s in sessions.items():
+        out[name] = (s, apply({}, await store.save(s, NAME, {}, POLICY, clock())))
+    return out
+
+
+async def alive(store, logged_in) -> set[str]:
+    names = set()
+    for name, (session, jar) in logged_in.items():
+        try:
+            assert await store.load(jar, NAME, BINDING) == session
+            names.add(name)
+        except SessionInvalid:
+            pass
+    return names
+
+
+async def test_list_every_session_shows_no_claims(store, logged_in):
+    records = await list_sessions(store)
+    assert [r.sid for r in records] == sorted(s.sid for s, _ in logged_in.values())
+    alice = logged_in["alice-1a"][0]
+    first = next(r for r in records if r.sid == alice.sid)
+    assert first.binding == BINDING
+    assert first.expires_at == alice.expires_at
+    assert first.authenticated_at == alice.authenticated_at
+    assert first.sub_digest == digest(alice.sub)
+    assert first.idp_sid_digest == digest("idp-1")
+    assert 0 < first.ttl <= 604800
+    assert "2f1c0c8e-user" not in repr(records)
+
+
+async def test_list_one_users_sessions(store, logged_in):
+    records = await list_sessions(store, sub="2f1c0c8e-user")
+    assert {r.sid for r in records} == {logged_in[n][0].sid
+                                       for n in ("alice-1a", "alice-1b", "alice-2")}
+    assert await list_sessions(store, sub="nobody") == []
+
+
+async def test_revoke_by_sub_ends_every_session_of_the_user(store, logged_in):
+    assert await revoke(store, sub="2f1c0c8e-user") == 3
+    assert await alive(store, logged_in) == {"bob-3"}
+    assert await revoke(store, sub="2f1c0c8e-user") == 0
+    assert await list_sessions(store, sub="2f1c0c8e-user") == []
+
+
+async def test_revoke_by_idp_sid_ends_that_provider_sessions_sessions(store, logged_in):
+    # OIDC back-channel logout with only `sid`.
+    assert await revoke(store, idp_sid="idp-1") == 2
+    assert await alive(store, logged_in) == {"alice-2", "bob-3"}
+
+
+async def test_revoke_by_sub_and_idp_sid_needs_both_to_match(store, logged_in):
+    assert await revoke(store, sub="bob", idp_sid="idp-1") == 0
+    assert await revoke(store, sub="2f1c0c8e-user", idp_sid="idp-2") == 1
+    assert await alive(store, logged_in) == {"alice-1a", "alice-1b", "bob-3"}
+
+
+async def test_revoke_one_session_by_sid(store, logged_in, raw, prefix):
+    target = logged_in["alice-1b"][0]
+    assert await revoke(store, sid=target.sid) == 1
+    assert await alive(store, logged_in) == {"alice-1a", "alice-2", "bob-3"}
+    # Its index memberships went with it.
+    assert target.sid.encode() not in await raw.smembers(f"{prefix}sub:{digest(target.sub)}")
+    assert target.sid.encode() not in await raw.smembers(f"{prefix}idpsid:{digest('idp-1')}")
+    assert await revoke(store, sid=target.sid) == 0
+    assert await revoke(store, sid="no-such-sid") == 0
+
+
+async def test_revoke_by_sid_and_sub_of_another_user_does_nothing(store, logged_in):
+    assert await revoke(store, sub="bob", sid=logged_in["alice-2"][0].sid) == 0
+    assert len(await alive(store, logged_in)) == 4
+
+
+async def test_revoke_needs_a_selector(store):
+    with pytest.raises(ValueError):
+        await revoke(store)
+
+
+async def test_listing_prunes_index_entries_of_sessions_gone(store, logged_in, raw, prefix):
+    gone = logged_in["alice-2"][0]
+    await raw.delete(f"{prefix}session:{gone.sid}")  # as if its TTL had run out
+    records = await list_sessions(store, sub=gone.sub)
+    assert gone.sid not in {r.sid for r in records}
+    assert gone.sid.encode() not in await raw.smembers(f"{prefix}sub:{digest(gone.sub)}")
