@@ -89,7 +89,12 @@ class Checker:
         text = self.string(value, path, required=required)
         if text is None:
             return None
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+        except ValueError as exc:
+            self.issue(path, f"is not a valid URL ({exc}): {text!r}")
+            return None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             self.issue(path, f"must be a full http(s):// URL (got {text!r})")
             return None
