@@ -49,6 +49,17 @@ VARIABLES: dict[str, str] = {
 }
 
 _TG = "upstream"
+# Problems whose file-mode message speaks of file settings: env-only mode names the
+# variable to change and says what to set instead.
+_ENV_MESSAGES: dict[str, tuple[str, str]] = {
+    "listeners[0].DefaultActions[0].Type": (
+        "ALBAUTH_OIDC_ISSUER",
+        "ALB accepts authenticate actions only on HTTPS listeners: set ALBAUTH_TLS_CERT and ALBAUTH_TLS_KEY, "
+        "or ALBAUTH_TRUST_FORWARDED_PROTO=true behind a TLS-terminating proxy, or listen on loopback "
+        "(ALBAUTH_LISTEN=127.0.0.1:8080) for local development"),
+    "albauth.session.redis_url": (
+        "ALBAUTH_SESSION_STORE", "give the Redis URL itself, e.g. redis://localhost:6379/0"),
+}
 
 
 def load_env(env: Mapping[str, str]) -> Settings:
@@ -151,6 +162,8 @@ def load_env(env: Mapping[str, str]) -> Settings:
 
 def _rename(issue: ConfigIssue, origin: dict[str, str]) -> ConfigIssue:
     key = issue.key
+    if key in _ENV_MESSAGES:
+        return ConfigIssue(SOURCE, *_ENV_MESSAGES[key])
     for path, var in origin.items():
         if key == path or key.startswith(path + ".") or key.startswith(path + "["):
             return ConfigIssue(SOURCE, var, issue.message)
