@@ -77,7 +77,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from albauth.clock import Clock, system_clock
 from albauth.session.cookies import CookiePolicy, replace_shards, unshard
@@ -101,6 +101,8 @@ _HKDF_SALT = b"albauth/redis-session/v1"
 _SECRET_CACHE_SIZE = 50_000
 
 Client = aioredis.Redis | RedisCluster
+# RedisClusterException ("cannot be connected", slots not covered) is not a RedisError.
+_REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 T = TypeVar("T")
 
 
@@ -150,12 +152,13 @@ class _Target:
             client = aioredis.Redis.from_url(self.url, retry=retry, **self.options)
             return client, [client.aclose]
         if self.kind == "sentinel":
-            sentinel = Sentinel(list(self.nodes), sentinel_kwargs=dict(self.sentinel_options),
+            sentinel = Sentinel(list(self.nodes),
+                                sentinel_kwargs={**self.sentinel_options, "retry": retry},
                                 **self.options)
             master = sentinel.master_for(self.service, retry=retry)
             return master, [master.aclose] + [s.aclose for s in sentinel.sentinels]
         cluster = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in self.nodes],
-                               retry=retry, cluster_error_retry_attempts=1, **self.options)
+                               retry=retry, **self.options)
         return cluster, [cluster.aclose]
 
 
@@ -341,7 +344,7 @@ class RedisSessionStore:
         try:
             return {k.decode()[len(prefix):] async for k in client.scan_iter(match=pattern,
                                                                           count=1000)}
-        except (RedisError, OSError) as exc:
+        except _REDIS_ERRORS as exc:
             raise SessionStoreUnavailable(f"Redis: {exc}") from exc
 
     async def records(self, sids: Iterable[str]) -> list[SessionRecord]:
@@ -422,7 +425,7 @@ class RedisSessionStore:
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
-        except (RedisError, OSError) as exc:
+        except _REDIS_ERRORS as exc:
             raise SessionStoreUnavailable(f"Redis: {exc}") from exc
 
     def _remember(self, sid: str, secret: bytes) -> None:
