@@ -405,7 +405,16 @@ def parse_cognito(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfi
 
 
 def url_is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # e.g. an unbalanced [ in the host
+        return False
+    return host_is_loopback(host)
+
+
+def host_is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (with or without brackets)."""
+    host = host.strip("[]")
     if host == "localhost":
         return True
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from albauth.config.actions import url_is_loopback
+from albauth.config.actions import host_is_loopback
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigIssue
 from albauth.config.load import parse_document
@@ -81,7 +81,7 @@ def load_env(env: Mapping[str, str]) -> Settings:
         c.issue("ALBAUTH_TLS_CERT" if key else "ALBAUTH_TLS_KEY", "ALBAUTH_TLS_CERT and ALBAUTH_TLS_KEY go together")
     https = bool(cert and key)
     trust = get("ALBAUTH_TRUST_FORWARDED_PROTO", "listeners[0].albauth.trust_forwarded_proto", "false")
-    local_dev = not https and url_is_loopback(f"http://{listen[0]}/")
+    local_dev = not https and host_is_loopback(listen[0])
 
     forward: dict[str, Any] = {"Type": "forward", "Order": 2, "TargetGroupArn": _TG}
     actions: list[dict[str, Any]] = [forward]

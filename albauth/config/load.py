@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from albauth.config.actions import parse_actions, parse_conditions, url_is_loopback
+from albauth.config.actions import host_is_loopback, parse_actions, parse_conditions
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigError, ConfigIssue
 from albauth.config.model import (
@@ -169,7 +169,7 @@ def _parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Targe
                 c.issue(f"{p}.albauth.{field}", f"no such file: {value}")
     trust_proto = c.boolean(ext.get("trust_forwarded_proto", False), f"{p}.albauth.trust_forwarded_proto")
     local_dev = c.boolean(ext.get("local_development", False), f"{p}.albauth.local_development")
-    if local_dev and not url_is_loopback(f"http://{address}/"):
+    if local_dev and not host_is_loopback(address):
         c.issue(f"{p}.albauth.local_development",
                 f"is for loopback addresses only (the listener binds {address}); behind a TLS proxy "
                 "use trust_forwarded_proto instead")
