@@ -373,6 +373,13 @@ def test_authenticate_on_http_behind_a_tls_proxy_is_accepted() -> None:
     assert load(doc).listeners[0].trust_forwarded_proto
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_local_development_accepts_every_loopback_address(address: str) -> None:
+    doc = with_rules(a_rule(actions=oidc_actions()))
+    doc["listeners"][0]["albauth"] = {"address": address, "local_development": True}
+    assert load(doc).listeners[0].local_development
+
+
 def test_local_development_is_for_loopback_only() -> None:
     doc = base_doc()
     doc["listeners"][0]["albauth"] = {"address": "0.0.0.0", "local_development": True}
@@ -713,6 +720,13 @@ def test_env_only_loopback_http_listener_is_local_development() -> None:
     assert listener.local_development and listener.port == 8088
     auth = listener.rules[0].authenticate
     assert auth is not None and auth.issuer == "https://idp.test" and auth.authorization_endpoint is None
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:8088", "[::1]:8088", "localhost:8088"])
+def test_env_only_any_loopback_listen_address_is_local_development(listen: str) -> None:
+    settings = load_env({**ENV, "ALBAUTH_LISTEN": listen, "ALBAUTH_OIDC_ISSUER": "https://idp.test",
+                         "ALBAUTH_OIDC_CLIENT_ID": "app", "ALBAUTH_OIDC_CLIENT_SECRET": "s"})
+    assert settings.listeners[0].local_development and settings.listeners[0].has_authenticate
 
 
 def test_env_only_full_oidc() -> None:
