@@ -15,7 +15,7 @@ from albauth.session import CookiePolicy, SessionInvalid
 from albauth.session.redis_admin import list_sessions, revoke
 from albauth.session.redis_store import RedisSessionStore, SessionStoreUnavailable
 from session.helpers import BINDING, NAME, apply, make_session
-from session.redis_fixtures import REDIS_SERVER, RedisServer, _die_with_parent, free_port
+from session.redis_fixtures import REDIS_SERVER, RedisServer, die_with_parent, free_port
 
 POLICY = CookiePolicy()
 
@@ -37,7 +37,7 @@ def sentinel(server: RedisServer) -> Iterator[int]:
     conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {server.dir}\n"
                     f"sentinel monitor mymaster 127.0.0.1 {server.port} 1\n")
     proc = subprocess.Popen([REDIS_SERVER, str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                            stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
     try:
         deadline = time.monotonic() + 10
         while True:

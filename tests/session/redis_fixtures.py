@@ -38,7 +38,7 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # PR_SET_PDEATHSIG: the kernel kills redis-server when pytest goes, however it goes.
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
@@ -71,7 +71,7 @@ class RedisServer:
         if self.persist:  # every write on disk before the reply: a kill loses nothing
             args += ["--appendfsync", "always"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
