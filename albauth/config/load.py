@@ -79,10 +79,15 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
         c.issue("", "the top level must be a mapping with `listeners` (and optionally `albauth`)")
         c.raise_if_any()
     doc = substitute(doc, env, c.issue)
+    unset = len(c.issues)
     for key in doc:
         if key not in ("albauth", "listeners"):
             c.issue(str(key), "unknown top-level key (expected albauth and listeners)")
     settings = parse_document(c, doc)
+    # An unset variable becomes "", which later checks would also report ("is required",
+    # "too short"): the unset variable is the one problem at that key.
+    unset_keys = {i.key for i in c.issues[:unset]}
+    c.issues[unset:] = [i for i in c.issues[unset:] if i.key not in unset_keys]
     c.raise_if_any()
     return settings
 
