@@ -459,6 +459,16 @@ def test_missing_variable_without_default_is_refused() -> None:
              "not set")
 
 
+def test_an_unset_variable_is_the_only_problem_reported_at_its_key() -> None:
+    """Not also "is required" / "too short" for the empty string it leaves behind."""
+    doc = with_rules(a_rule(actions=oidc_actions(ClientSecret="${OIDC_CLIENT_SECRET}")))
+    doc["albauth"]["session"] = {"secrets": ["${SESSION_SECRET}"]}
+    error = refused(doc, env={})
+    assert sorted(i.key for i in error.issues) == [
+        "albauth.session.secrets[0]", "listeners[0].Rules[0].Actions[0].AuthenticateOidcConfig.ClientSecret"]
+    assert all("is not set" in i.message for i in error.issues)
+
+
 def test_variables_and_defaults_are_substituted() -> None:
     actions = oidc_actions(ClientSecret="${OIDC_CLIENT_SECRET}", Scope="${SCOPE:-openid email}",
                            ClientId="app-${STAGE:-dev}")
