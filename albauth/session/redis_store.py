@@ -40,8 +40,9 @@ URL forms (`ALBAUTH_SESSION_STORE=<url>` or `albauth.session.redis_url`):
     redis+cluster://[[user]:password@]host:port[,host:port...]
 
 Query options on every form: `socket_timeout` and `socket_connect_timeout` (seconds,
-default 1 each, so a dead Redis fails fast), and for the single-server forms any other
-redis-py URL option (`max_connections`, `ssl_ca_certs`, ...). Sentinel also takes
+default 1 each, so a dead Redis fails fast) and `max_connections` (default 64 per
+process; a burst beyond it queues for a free connection, at most `socket_timeout`); the
+single-server forms take any other redis-py URL option (`ssl_ca_certs`, ...). Sentinel also takes
 `sentinel_password` (and `sentinel_username`) for the sentinels themselves (the URL's
 password is the data nodes'); Sentinel and Cluster take `ssl=true` for TLS.
 
@@ -89,6 +90,7 @@ __all__ = ["DEFAULT_EXPIRED_GRACE", "RedisSessionStore", "SessionRecord",
            "SessionStoreUnavailable"]
 
 DEFAULT_TIMEOUT = 1.0
+DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_EXPIRED_GRACE = 604800  # ALB's session cookie lifetime (7 days)
 
 _TICKET_VERSION = b"\x01"
@@ -101,6 +103,7 @@ _HKDF_SALT = b"albauth/redis-session/v1"
 _SECRET_CACHE_SIZE = 50_000
 
 Client = aioredis.Redis | RedisCluster
+Connector = Callable[[], tuple[Client, list[Callable[[], Awaitable[None]]]]]
 # RedisClusterException ("cannot be connected", slots not covered) is not a RedisError.
 _REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 T = TypeVar("T")
@@ -142,6 +145,14 @@ class _Target:
     options: Mapping[str, Any]
     sentinel_options: Mapping[str, Any]
 
+    @property
+    def max_connections(self) -> int:
+        return int(self.options["max_connections"])
+
+    @property
+    def wait_timeout(self) -> float:
+        return float(self.options["socket_timeout"])
+
     def connect(self) -> tuple[Client, list[Callable[[], Awaitable[None]]]]:
         # One immediate retry on connection errors only: a pooled connection that died
         # with a restarted Redis is replaced transparently, while a refused connection or
@@ -152,7 +163,7 @@ class _Target:
             client = aioredis.Redis.from_url(self.url, retry=retry, **self.options)
             return client, [client.aclose]
         if self.kind == "sentinel":
-            sentinel = Sentinel(list(self.nodes),
+            sentinel = Sentinel(list(self.nodes),  # type: ignore[no-untyped-call]
                                 sentinel_kwargs={**self.sentinel_options, "retry": retry},
                                 **self.options)
             master = sentinel.master_for(self.service, retry=retry)
@@ -162,26 +173,23 @@ class _Target:
         return cluster, [cluster.aclose]
 
 
-_FLOAT_OPTIONS = ("socket_timeout", "socket_connect_timeout")
-
-
 def _parse_url(url: str, timeout: float, connect_timeout: float) -> _Target:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    defaults: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": connect_timeout}
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options: dict[str, Any] = {
+        "socket_timeout": float(query.pop("socket_timeout", timeout)),
+        "socket_connect_timeout": float(query.pop("socket_connect_timeout", connect_timeout)),
+        "max_connections": int(query.pop("max_connections", DEFAULT_MAX_CONNECTIONS)),
+    }
     if scheme in ("redis", "rediss", "unix"):
         from redis.asyncio.connection import parse_url
 
         parse_url(url)  # raises ValueError on a malformed URL, at startup
-        return _Target("single", url, (), "", defaults, {})
+        return _Target("single", url, (), "", options, {})
     if scheme not in ("redis+sentinel", "redis+cluster"):
         raise ValueError("the Redis URL must start with redis://, rediss://, unix://, "
                          "redis+sentinel:// or redis+cluster://")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    options = dict(defaults)
-    for name in _FLOAT_OPTIONS:
-        if name in query:
-            options[name] = float(query.pop(name))
     if query.pop("ssl", "false").lower() in ("1", "true", "yes"):
         options["ssl"] = True
     if parts.username:
@@ -201,8 +209,8 @@ def _parse_url(url: str, timeout: float, connect_timeout: float) -> _Target:
         raise ValueError("redis+sentinel:// needs /service_name[/db]")
     if len(path) == 2:
         options["db"] = int(path[1])
-    sentinel_options = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout", "ssl")
-                        if k in options}
+    sentinel_options: dict[str, Any] = {
+        k: options[k] for k in ("socket_timeout", "socket_connect_timeout", "ssl") if k in options}
     for name in ("password", "username"):
         if f"sentinel_{name}" in query:
             sentinel_options[name] = query.pop(f"sentinel_{name}")
@@ -225,18 +233,29 @@ def _host_port(node: str, default_port: int) -> tuple[str, int]:
 # --- the store ---------------------------------------------------------------------------
 
 class RedisSessionStore:
-    def __init__(self, connect: Callable[[], tuple[Client, list[Callable[[], Awaitable[None]]]]],
-                 sealer: Sealer, clock: Clock = system_clock, *, key_prefix: str = "albauth:",
-                 expired_grace: int = DEFAULT_EXPIRED_GRACE, cluster: bool = False) -> None:
+    """A `SessionStore` on Redis. Build it with `from_url`; `connect` is the seam for
+    tests and other topologies: it returns a redis.asyncio client and its closers, and
+    is called once per event loop, inside it. TTLs come from the `now` handed to `save`,
+    so `clock` is accepted only for parity with the other stores."""
+
+    def __init__(self, connect: Connector, sealer: Sealer, clock: Clock = system_clock, *,
+                 key_prefix: str = "albauth:", expired_grace: int = DEFAULT_EXPIRED_GRACE,
+                 cluster: bool = False, max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 wait_timeout: float = DEFAULT_TIMEOUT) -> None:
         self._connect = connect
         self._sealer = sealer
-        self._clock = clock
         self.key_prefix = key_prefix
         self._grace = expired_grace
         # The session key is written atomically (SET EX) everywhere; the index updates go
         # with it in one MULTI, except on a Cluster, which cannot run MULTI across slots.
         self._transaction = not cluster
         self._client: Client | None = None
+        # redis-py's async pool raises at once when all its connections are busy; a burst
+        # of requests waits here instead (bounded by the pool's size), but no longer than
+        # a Redis command may take, so a hung Redis still fails fast.
+        self._max_connections = max_connections
+        self._wait_timeout = wait_timeout
+        self._slots = asyncio.Semaphore(max_connections)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._secrets: OrderedDict[str, bytes] = OrderedDict()
@@ -249,7 +268,8 @@ class RedisSessionStore:
         """Parse (and so validate) the URL now; connect on first use."""
         target = _parse_url(url, socket_timeout, socket_connect_timeout)
         return cls(target.connect, sealer, clock, key_prefix=key_prefix,
-                   expired_grace=expired_grace, cluster=target.kind == "cluster")
+                   expired_grace=expired_grace, cluster=target.kind == "cluster",
+                   max_connections=target.max_connections, wait_timeout=target.wait_timeout)
 
     # --- key names ------------------------------------------------------------------------
 
@@ -276,8 +296,8 @@ class RedisSessionStore:
             raise SessionInvalid(str(exc)) from exc
         secret, sid = _parse_ticket(ticket)
         client = self._redis()
-        stored = await self._call(client.get(self.session_key(sid)))
-        if stored is None:
+        stored = await self._call(lambda: client.get(self.session_key(sid)))
+        if not isinstance(stored, bytes):  # None: gone (no decode_responses, so bytes)
             raise SessionInvalid("no such session (revoked or dropped)")
         try:
             session = Session.from_bytes(_open(secret, sid, stored))
@@ -302,7 +322,7 @@ class RedisSessionStore:
             pipe.sadd(index, session.sid)
             pipe.expire(index, ttl, nx=True)
             pipe.expire(index, ttl, gt=True)
-        await self._call(pipe.execute())
+        await self._call(pipe.execute)
         self._remember(session.sid, secret)
         ticket = self._sealer.seal(_TICKET_VERSION + secret + session.sid.encode(),
                                    session_aad(cookie_name, session.binding))
@@ -316,7 +336,7 @@ class RedisSessionStore:
         pipe.srem(self.sub_key(session.sub), session.sid)
         if session.idp_sid is not None:
             pipe.srem(self.idp_sid_key(session.idp_sid), session.sid)
-        await self._call(pipe.execute())
+        await self._call(pipe.execute)
 
     async def close(self) -> None:
         closers, self._closers, self._client, self._loop = self._closers, [], None, None
@@ -336,16 +356,18 @@ class RedisSessionStore:
         keys = ([self.sub_key(sub)] if sub is not None else []) + (
             [self.idp_sid_key(idp_sid)] if idp_sid is not None else [])
         if keys:
-            sets = [await self._call(client.smembers(k)) for k in keys]
-            found: set[bytes] = set.intersection(*sets)
-            return {s.decode() for s in found}
+            async def members() -> list[set[str]]:
+                return [{m.decode() if isinstance(m, bytes) else m
+                         for m in await client.smembers(k)} for k in keys]
+
+            return set.intersection(*await self._call(members))
         prefix = self.session_key("")
-        pattern = _glob_escape(prefix) + "*"
-        try:
-            return {k.decode()[len(prefix):] async for k in client.scan_iter(match=pattern,
-                                                                          count=1000)}
-        except _REDIS_ERRORS as exc:
-            raise SessionStoreUnavailable(f"Redis: {exc}") from exc
+
+        async def scan() -> set[str]:
+            return {k.decode()[len(prefix):] async for k in
+                    client.scan_iter(match=_glob_escape(prefix) + "*", count=1000)}
+
+        return await self._call(scan)
 
     async def records(self, sids: Iterable[str]) -> list[SessionRecord]:
         """What Redis holds for these sids (gone ones are skipped), sorted by sid."""
@@ -356,7 +378,7 @@ class RedisSessionStore:
         for sid in ordered:
             pipe.get(self.session_key(sid))
             pipe.ttl(self.session_key(sid))
-        replies = await self._call(pipe.execute())
+        replies = await self._call(pipe.execute)
         out = []
         for i, sid in enumerate(ordered):
             stored, ttl = replies[2 * i], replies[2 * i + 1]
@@ -380,10 +402,10 @@ class RedisSessionStore:
         pipe = self._redis().pipeline(transaction=False)
         for sid in ordered:
             pipe.get(self.session_key(sid))
-        found = await self._call(pipe.execute())
+        found = await self._call(pipe.execute)
         pipe = self._redis().pipeline(transaction=self._transaction)
         memberships = []
-        for sid, stored in zip(ordered, found):
+        for sid, stored in zip(ordered, found, strict=True):
             pipe.delete(self.session_key(sid))
             indexes = []
             try:
@@ -398,7 +420,7 @@ class RedisSessionStore:
                 pipe.srem(index, sid)
             memberships.append(len(indexes))
             self._secrets.pop(sid, None)
-        replies = await self._call(pipe.execute())
+        replies = await self._call(pipe.execute)
         deleted, at = 0, 0
         for count in memberships:  # each sid's DEL reply, then its SREM replies
             deleted += int(replies[at])
@@ -409,7 +431,8 @@ class RedisSessionStore:
         """Drop sids whose session is gone from an index set."""
         gone = list(sids)
         if gone:
-            await self._call(self._redis().srem(key, *gone))
+            client = self._redis()
+            await self._call(lambda: client.srem(key, *gone))
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -419,14 +442,22 @@ class RedisSessionStore:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             self._client, self._closers = self._connect()
+            self._slots = asyncio.Semaphore(self._max_connections)
             self._loop = loop
         return self._client
 
-    async def _call(self, awaitable: Awaitable[T]) -> T:
+    async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await awaitable
+            async with asyncio.timeout(self._wait_timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise SessionStoreUnavailable("Redis: every connection is busy") from exc
+        try:
+            return await command()
         except _REDIS_ERRORS as exc:
             raise SessionStoreUnavailable(f"Redis: {exc}") from exc
+        finally:
+            self._slots.release()
 
     def _remember(self, sid: str, secret: bytes) -> None:
         self._secrets[sid] = secret

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -22,7 +23,7 @@ from albauth.session.redis_store import (
     digest,
 )
 from session.helpers import BINDING, NAME, apply, make_session
-from session.redis_fixtures import RedisServer
+from session.redis_fixtures import RedisServer, unique_prefix
 
 POLICY = CookiePolicy()
 WEEK = 604800
@@ -279,6 +280,32 @@ async def test_socket_timeout_from_the_url(server, sealer, clock):
     await store.close()
 
 
+async def test_a_burst_larger_than_the_pool_waits_for_connections(shared, sealer, clock):
+    # redis-py's own pool would raise "Too many connections" (a 503) at request 5.
+    store = RedisSessionStore.from_url(f"{shared.url}?max_connections=4", sealer=sealer,
+                                       clock=clock, key_prefix=unique_prefix())
+    session = make_session()
+    jar = await saved(store, session, clock)
+    loaded = await asyncio.gather(*[store.load(jar, NAME, BINDING) for _ in range(300)])
+    assert loaded == [session] * 300
+    await store.close()
+
+
+async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(server, sealer,
+                                                                          clock):
+    store = RedisSessionStore.from_url(f"{server.url}?max_connections=2&socket_timeout=0.3",
+                                       sealer=sealer, clock=clock)
+    jar = await saved(store, make_session(), clock)
+    server.pause()
+    started = time.monotonic()
+    results = await asyncio.gather(*[store.load(jar, NAME, BINDING) for _ in range(20)],
+                                   return_exceptions=True)
+    assert all(isinstance(r, SessionStoreUnavailable) for r in results)
+    assert time.monotonic() - started < 1.0
+    server.resume()
+    await store.close()
+
+
 async def test_sessions_survive_a_restart_of_a_persistent_redis(persistent_server, sealer, clock):
     store = RedisSessionStore.from_url(persistent_server.url, sealer=sealer, clock=clock)
     session = make_session()
@@ -330,7 +357,7 @@ async def test_a_unix_socket_url(sealer, clock, tmp_path):
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1:6379", "redis+sentinel://127.0.0.1:26379", "redis+sentinel://h:1/a/0/x",
     "redis+cluster://127.0.0.1:7000/1", "redis+cluster://h:1?bogus=1", "redis+cluster://:1",
-    "redis://127.0.0.1?socket_timeout=soon",
+    "redis://127.0.0.1?socket_timeout=soon", "redis://127.0.0.1?max_connections=lots",
 ])
 def test_a_bad_url_is_refused_at_startup(sealer, url):
     with pytest.raises(ValueError):
