@@ -1,5 +1,6 @@
 """albauth over real HTTP with its sessions in a private Redis: one login serves every
 replica, and a Redis outage fails closed (503, nothing forwarded) and heals by itself."""
+# ruff: noqa: F811  (the tests/alb fixtures are imported, then named as parameters)
 
 from __future__ import annotations
 
