@@ -103,6 +103,8 @@ class Forwarder:
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
         self._client: aiohttp.ClientSession | None = None
+        self._websockets: set[web.WebSocketResponse] = set()
+        self._stopping = False
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -118,6 +120,14 @@ class Forwarder:
                                               sock_read=self.settings.idle_timeout),
             )
         return self._client
+
+    async def close_websockets(self) -> None:
+        """End every relayed WebSocket with 1001 Going Away (RFC 6455 7.4.1), and refuse new
+        ones. They live for hours; left open, each would hold a graceful shutdown for its
+        whole timeout."""
+        self._stopping = True
+        await asyncio.gather(*(ws.close(code=1001, message=b"server shutting down")
+                               for ws in list(self._websockets)), return_exceptions=True)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -200,6 +210,8 @@ class Forwarder:
 
     async def _websocket(self, request: web.BaseRequest, url: URL, headers: CIMultiDict[str],
                          response_headers: Sequence[tuple[str, str]]) -> web.StreamResponse:
+        if self._stopping:
+            return alb_error_response(503)
         protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
         ws_url = url.with_scheme("wss" if url.scheme == "https" else "ws")
         try:
@@ -216,6 +228,7 @@ class Forwarder:
         for name, value in response_headers:
             client_ws.headers.add(name, value)
         await client_ws.prepare(request)  # type: ignore[arg-type]
+        self._websockets.add(client_ws)
 
         async def pump(src: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
                        dst: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
@@ -238,6 +251,7 @@ class Forwarder:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._websockets.discard(client_ws)
             for t in tasks:
                 t.cancel()
             await upstream.close()
