@@ -107,6 +107,8 @@ class Runtime:
 
     async def stop(self) -> None:
         # Stop accepting, let in-flight requests finish (runner.cleanup waits), then close clients.
+        # WebSockets never finish by themselves: they are told 1001 Going Away first.
+        await self.forwarder.close_websockets()
         for runner in reversed(self.runners):
             await runner.cleanup()
         self.runners.clear()
