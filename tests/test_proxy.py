@@ -585,6 +585,23 @@ async def test_request_in_flight_when_stop_begins_completes(echo_upstream, start
         await fetch()  # no longer listening
 
 
+async def test_stop_ends_open_websockets_with_going_away(start_albauth, echo_upstream, client) -> None:
+    """A WebSocket never finishes by itself: stopping closes it with 1001 instead of waiting
+    out the 30 s shutdown timeout."""
+    upstream = await echo_upstream()
+    runtime = await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]}))
+    base, _ = address(runtime)
+    async with client.ws_connect(base + "/ws") as ws:
+        await ws.send_str("before")
+        assert (await ws.receive(timeout=5)).data == "before"
+        started = time.monotonic()
+        stopping = asyncio.ensure_future(runtime.stop())
+        msg = await ws.receive(timeout=5)
+        assert msg.type == WSMsgType.CLOSE and msg.data == 1001
+        await asyncio.wait_for(stopping, 5)
+    assert time.monotonic() - started < 3
+
+
 async def test_env_only_serve_forwards_with_alb_headers_and_stops_on_sigterm(echo_upstream) -> None:
     upstream = await echo_upstream()
     port = unused_port()
