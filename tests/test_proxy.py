@@ -565,7 +565,10 @@ async def test_weighted_forward_splits_10_20_and_weight_0_gets_none(echo_upstrea
 # --- Lifecycle -------------------------------------------------------------------------
 
 async def test_request_in_flight_when_stop_begins_completes(echo_upstream, start_albauth, client) -> None:
+    arrived = asyncio.Event()
+
     async def slow(_: web.Request) -> web.Response:
+        arrived.set()
         await asyncio.sleep(0.5)
         return web.Response(text="finished")
 
@@ -578,7 +581,7 @@ async def test_request_in_flight_when_stop_begins_completes(echo_upstream, start
             return resp.status, await resp.text()
 
     in_flight = asyncio.ensure_future(fetch())
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(arrived.wait(), 5)  # the request is at the target when stop begins
     await runtime.stop()
     assert await in_flight == (200, "finished")
     with pytest.raises(aiohttp.ClientConnectionError):
