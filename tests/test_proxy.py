@@ -173,6 +173,29 @@ async def test_hop_by_hop_response_headers_are_not_returned(echo_upstream, start
         assert resp.headers.get("Connection", "keep-alive").lower() == "keep-alive"
 
 
+async def test_response_status_and_repeated_headers_pass_through(echo_upstream, start_albauth) -> None:
+    async def cookies(_: web.Request) -> web.Response:
+        resp = web.Response(status=204, headers={"Server": "my-app/1.0", "X-Multi": "a"})
+        resp.headers.add("X-Multi", "b")
+        resp.set_cookie("one", "1", path="/")
+        resp.set_cookie("two", "2", httponly=True)
+        return resp
+
+    upstream = await echo_upstream([("GET", "/cookies", cookies)])
+    _, port = address(await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]})))
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /cookies HTTP/1.1\r\nHost: a\r\n\r\n")
+    head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).decode()
+    writer.close()
+    assert head.startswith("HTTP/1.1 204 ")
+    lines = [line.lower() for line in head.split("\r\n")]
+    assert [line for line in lines if line.startswith("set-cookie:")] == [
+        "set-cookie: one=1; path=/", "set-cookie: two=2; httponly; path=/"]
+    assert [line for line in lines if line.startswith("x-multi:")] == ["x-multi: a", "x-multi: b"]
+    assert "server: my-app/1.0" in lines  # the target's own Server header, as ALB passes it
+    assert not [line for line in lines if line.startswith(("content-length: 1", "transfer-encoding"))]
+
+
 @pytest.mark.parametrize("name", ["x-amzn-oidc-data", "X-Amzn-Oidc-Identity", "X-AMZN-OIDC-ACCESSTOKEN",
                                   "x-AmZn-OiDc-Data"])
 async def test_spoofed_oidc_headers_never_reach_the_target(proxied, name: str) -> None:
