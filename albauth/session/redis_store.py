@@ -31,6 +31,10 @@ fidelity (deny rules answer 401 instead of a login redirect after it) for memory
 ALB's default SessionTimeout (7 days) the TTL is simply the cookie's 7 days. The index
 sets get the longest TTL of their members (EXPIRE NX, then EXPIRE GT: Redis >= 7.0).
 
+Revocation (`delete`, albauth.session.redis_admin) removes the entry and its index
+memberships. A session is revoked for good: its re-save after a refresh that was in
+flight meanwhile is a SET XX, which does not recreate it, and expires the cookie instead.
+
 URL forms (`ALBAUTH_SESSION_STORE=<url>` or `albauth.session.redis_url`):
 
     redis://[[user]:password@]host[:port][/db]
@@ -81,7 +85,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from albauth.clock import Clock, system_clock
-from albauth.session.cookies import CookiePolicy, replace_shards, unshard
+from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices, unshard
 from albauth.session.model import Session
 from albauth.session.sealing import Sealer, SealError
 from albauth.session.store import SessionInvalid, session_aad
@@ -99,7 +103,9 @@ _VALUE_VERSION = b"\x01"
 _NONCE_LEN = 12
 _HKDF_SALT = b"albauth/redis-session/v1"
 # Secrets of sessions this process loaded or saved, so a re-save (after a refresh) keeps
-# the secret that cookies already in flight, on this or another replica, carry.
+# the secret that cookies already in flight, on this or another replica, carry, and is
+# told from the first save of a new session. Kept after a delete or revoke on purpose:
+# a refresh still in flight must be seen as a re-save, which never recreates an entry.
 _SECRET_CACHE_SIZE = 50_000
 
 Client = aioredis.Redis | RedisCluster
@@ -310,19 +316,25 @@ class RedisSessionStore:
 
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
                    policy: CookiePolicy, now: float) -> list[str]:
-        secret = self._secrets.get(session.sid) or secrets.token_bytes(_SECRET_LEN)
+        known = self._secrets.get(session.sid)
+        secret = known or secrets.token_bytes(_SECRET_LEN)
         remaining = max(1, math.ceil(session.expires_at - now))
         ttl = min(remaining + self._grace, max(remaining, policy.max_age))
         indexes = [self.sub_key(session.sub)]
         if session.idp_sid is not None:
             indexes.append(self.idp_sid_key(session.idp_sid))
         pipe = self._redis().pipeline(transaction=self._transaction)
-        pipe.set(self.session_key(session.sid), _seal_value(secret, session), ex=ttl)
+        # A re-save (after a refresh) only replaces an entry that still exists: a session
+        # revoked while its refresh was in flight must not come back.
+        pipe.set(self.session_key(session.sid), _seal_value(secret, session), ex=ttl,
+                 xx=known is not None)
         for index in indexes:
             pipe.sadd(index, session.sid)
             pipe.expire(index, ttl, nx=True)
             pipe.expire(index, ttl, gt=True)
-        await self._call(pipe.execute)
+        replies = await self._call(pipe.execute)
+        if not replies[0]:
+            return expire(cookie_name, shard_indices(cookies, cookie_name), policy)
         self._remember(session.sid, secret)
         ticket = self._sealer.seal(_TICKET_VERSION + secret + session.sid.encode(),
                                    session_aad(cookie_name, session.binding))
@@ -330,7 +342,6 @@ class RedisSessionStore:
                               policy, now)
 
     async def delete(self, session: Session) -> None:
-        self._secrets.pop(session.sid, None)
         pipe = self._redis().pipeline(transaction=self._transaction)
         pipe.delete(self.session_key(session.sid))
         pipe.srem(self.sub_key(session.sub), session.sid)
@@ -419,7 +430,6 @@ class RedisSessionStore:
             for index in indexes:
                 pipe.srem(index, sid)
             memberships.append(len(indexes))
-            self._secrets.pop(sid, None)
         replies = await self._call(pipe.execute)
         deleted, at = 0, 0
         for count in memberships:  # each sid's DEL reply, then its SREM replies

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from albauth.session import CookiePolicy, SessionInvalid
@@ -106,3 +108,16 @@ async def test_listing_prunes_index_entries_of_sessions_gone(store, logged_in, r
     records = await list_sessions(store, sub=gone.sub)
     assert gone.sid not in {r.sid for r in records}
     assert gone.sid.encode() not in await raw.smembers(f"{prefix}sub:{digest(gone.sub)}")
+
+
+async def test_a_refresh_finishing_after_a_revocation_does_not_bring_the_session_back(
+        store, logged_in, clock):
+    session, jar = logged_in["alice-1a"]
+    assert await store.load(jar, NAME, BINDING) == session  # the refresh starts
+    assert await revoke(store, sub=session.sub) == 3  # meanwhile, an admin revokes
+    refreshed = replace(session, access_token="refreshed")
+    headers = await store.save(refreshed, NAME, jar, POLICY, clock())
+    assert apply(jar, headers) == {}  # the ticket is dropped from the browser
+    with pytest.raises(SessionInvalid):
+        await store.load(jar, NAME, BINDING)
+    assert await list_sessions(store, sub=session.sub) == []

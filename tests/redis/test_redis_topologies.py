@@ -111,8 +111,9 @@ async def test_through_sentinel(server, sentinel, sealer, clock):
     server.start()  # back (empty: no persistence), found again through the sentinel
     with pytest.raises(SessionInvalid):
         await store.load(jar, NAME, BINDING)
-    jar = apply({}, await store.save(session, NAME, {}, POLICY, clock()))
-    assert await store.load(jar, NAME, BINDING) == session
+    again = make_session()
+    jar = apply({}, await store.save(again, NAME, {}, POLICY, clock()))
+    assert await store.load(jar, NAME, BINDING) == again
     await store.close()
 
 
