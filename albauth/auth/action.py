@@ -113,6 +113,9 @@ class AuthenticateAction:
                                                     self._cookie_policy(request, origin), now)
             except SessionTooLarge:
                 return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+            except Exception:
+                log.exception("session store failed")
+                return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
             session = refreshed
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
                           tuple(set_cookies), authenticated=True)

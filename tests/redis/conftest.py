@@ -1,8 +1,8 @@
 """Fixtures for the Redis store tests: private redis-server processes only.
 
 No `__init__.py` here on purpose: with pytest's default import mode a package named
-`redis` under tests/ would shadow redis-py. pytest-redis's `redis_noproc` would connect
-to 127.0.0.1:6379 (a developer's real Redis), so it is disabled for these tests.
+`redis` under tests/ would shadow redis-py. No test ever touches the machine's own Redis
+(127.0.0.1:6379 may hold a developer's data).
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ from albauth.session import Sealer
 from albauth.session.redis_store import RedisSessionStore
 from session.helpers import SECRET, T0
 from session.redis_fixtures import RedisServer, shared_redis, unique_prefix
-
-
-@pytest.fixture
-def redis_noproc() -> None:
-    pytest.fail("tests use a redis-server they start (RedisServer), never the machine's Redis")
 
 
 @pytest.fixture
