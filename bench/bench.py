@@ -253,14 +253,15 @@ NGINX_PROXY = """
 """
 
 
-def start_nginx(procs: Processes, workdir: Path, name: str, body: str, port: int, cpu: str | None) -> str:
+def start_nginx(procs: Processes, workdir: Path, name: str, body: str, port: int,
+                cpu: str | None) -> tuple[str, int]:
     (workdir / f"{name}-tmp").mkdir(exist_ok=True)
     conf = workdir / f"{name}.conf"
     conf.write_text(NGINX_COMMON.format(dir=workdir, name=name, body=body))
     proc = procs.start(name, ["nginx", "-p", str(workdir), "-e", str(workdir / f"{name}-error.log"),
                               "-c", str(conf)], cpu=cpu)
     wait_port(port, proc, name, procs)
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", proc.pid
 
 
 def albauth_env(src: Path, port: int, upstream: str, extra: dict[str, str]) -> dict[str, str]:
@@ -303,7 +304,27 @@ class Scenario:
     url: str = ""
     cookie: str = ""
     variant: str = ""  # patch name, "" for the tree as it is
+    pgid: int = 0  # process group of the server under test (its CPU time is counted)
     runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def group_cpu_ns(pgid: int) -> int:
+    """CPU time (ns, from schedstat: exact, not tick-sampled) of every thread of every
+    process in the group: the proxy's own cost, which a busy neighbour does not inflate
+    the way it cuts throughput."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:  # field 5: pgrp
+                continue
+            for task in os.scandir(f"/proc/{entry.name}/task"):
+                total += int(Path(f"{task.path}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 _LINE = re.compile(r"^BENCH_JSON (\{.*\})$", re.M)
@@ -315,10 +336,12 @@ def run_wrk(args: argparse.Namespace, sc: Scenario, duration: int) -> dict[str, 
     if args.wrk_cpu != "none":
         argv = ["taskset", "-c", args.wrk_cpu, *argv]
     env = dict(os.environ, BENCH_COOKIE=sc.cookie)
+    cpu0 = group_cpu_ns(sc.pgid) if sc.pgid else 0
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=duration + 20)
+        cpu_ns = group_cpu_ns(sc.pgid) - cpu0 if sc.pgid else 0
     finally:
         if proc.poll() is None:
             _signal_group(proc, signal.SIGKILL)
@@ -329,6 +352,8 @@ def run_wrk(args: argparse.Namespace, sc: Scenario, duration: int) -> dict[str, 
     r = json.loads(m.group(1))
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     r["bytes_per_response"] = r["bytes"] / max(1, r["requests"])
+    r["server_cpu_s"] = cpu_ns / 1e9
+    r["cpu_us_per_request"] = cpu_ns / 1e3 / max(1, r["requests"])
     return r
 
 
@@ -353,6 +378,10 @@ def summarize(scenarios: list[Scenario]) -> list[dict[str, Any]]:
             "p50_ms_median": statistics.median(r["latency_us"]["p50"] for r in sc.runs) / 1000,
             "p99_ms_median": statistics.median(r["latency_us"]["p99"] for r in sc.runs) / 1000,
             "ratio_vs_nginx": statistics.median(ratios),
+            "cpu_us_per_request_median": statistics.median(r["cpu_us_per_request"] for r in sc.runs),
+            # nginx's CPU per request / this one's: throughput per fully used core, relative
+            "cpu_efficiency_vs_nginx": statistics.median(
+                base.runs[i]["cpu_us_per_request"] / sc.runs[i]["cpu_us_per_request"] for i in range(n)),
             "ratio_per_round": ratios,
             "rps_per_round": [r["rps"] for r in sc.runs],
             "non_2xx_3xx": bad,
@@ -368,25 +397,75 @@ def summarize(scenarios: list[Scenario]) -> list[dict[str, Any]]:
             gains = [sc.runs[i]["rps"] / plain.runs[i]["rps"] for i in range(len(sc.runs))]
             row["gain_vs_unpatched"] = statistics.median(gains)
             row["gain_per_round"] = gains
+            cpu = [plain.runs[i]["cpu_us_per_request"] / sc.runs[i]["cpu_us_per_request"] for i in range(len(sc.runs))]
+            row["cpu_gain_vs_unpatched"] = statistics.median(cpu)
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("scenario", "req/s (median)", "p50 ms", "p99 ms", "vs nginx", "per round", "notes")
+    head = ("scenario", "req/s (median)", "p50 ms", "p99 ms", "vs nginx", "per round", "CPU µs/req",
+            "vs nginx (CPU)", "notes")
     lines = []
     for r in rows:
         label = r["scenario"] + (f" [patch {r['variant']}]" if r["variant"] else "")
         notes = []
         if "gain_vs_unpatched" in r:
-            notes.append(f"x{r['gain_vs_unpatched']:.3f} vs unpatched")
+            notes.append(f"x{r['gain_vs_unpatched']:.3f} req/s, x{r['cpu_gain_vs_unpatched']:.3f} CPU vs unpatched")
         if r["non_2xx_3xx"] or r["socket_errors"]:
             notes.append(f"ERRORS non2xx={r['non_2xx_3xx']} sock={r['socket_errors']}")
         lines.append((label, f"{r['rps_median']:,.0f}", f"{r['p50_ms_median']:.2f}", f"{r['p99_ms_median']:.2f}",
                       f"{r['ratio_vs_nginx']:.3f}x", " ".join(f"{x:.3f}" for x in r["ratio_per_round"]),
+                      f"{r['cpu_us_per_request_median']:.1f}", f"{r['cpu_efficiency_vs_nginx']:.3f}x",
                       "; ".join(notes)))
     widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
-    fmt = lambda cols: "  ".join(c.ljust(w) if i in (0, 5, 6) else c.rjust(w)  # noqa: E731
+    fmt = lambda cols: "  ".join(c.ljust(w) if i in (0, 5, 8) else c.rjust(w)  # noqa: E731
                                  for i, (c, w) in enumerate(zip(cols, widths))).rstrip()
+    return "\n".join([fmt(head), fmt(tuple("-" * w for w in widths)), *(fmt(l) for l in lines)])
+
+
+def run_ab(args: argparse.Namespace, scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    plain = {s.key: s for s in scenarios if not s.variant}
+    rows = []
+    for sc in scenarios:
+        if not sc.variant:
+            continue
+        base = plain[sc.key]
+        pairs = []
+        for i in range(args.ab):
+            order = (base, sc) if i % 2 == 0 else (sc, base)  # ABBA: linear drift cancels
+            res = {s.variant: run_wrk(args, s, args.duration) for s in order}
+            a, b = res[""], res[sc.variant]
+            pairs.append({"unpatched": a, "patched": b, "rps_gain": b["rps"] / a["rps"],
+                          "cpu_gain": a["cpu_us_per_request"] / b["cpu_us_per_request"]})
+            print(f"  {sc.key} [{sc.variant}] pair {i + 1}: req/s x{pairs[-1]['rps_gain']:.3f}, "
+                  f"CPU/request x{pairs[-1]['cpu_gain']:.3f}", flush=True)
+        rps = [p["rps_gain"] for p in pairs]
+        cpu = [p["cpu_gain"] for p in pairs]
+        rows.append({
+            "scenario": sc.key, "label": sc.label, "patch": sc.variant, "pairs": pairs,
+            "rps_gain_median": statistics.median(rps), "rps_gain_range": [min(rps), max(rps)],
+            "rps_wins": sum(g > 1 for g in rps),
+            "cpu_gain_median": statistics.median(cpu), "cpu_gain_range": [min(cpu), max(cpu)],
+            "cpu_wins": sum(g > 1 for g in cpu),
+            "cpu_us_per_request_unpatched": statistics.median(p["unpatched"]["cpu_us_per_request"] for p in pairs),
+            "cpu_us_per_request_patched": statistics.median(p["patched"]["cpu_us_per_request"] for p in pairs),
+            "errors": sum(p[k]["errors"]["status"] for p in pairs for k in ("unpatched", "patched")),
+        })
+    return rows
+
+
+def ab_table(rows: list[dict[str, Any]]) -> str:
+    head = ("scenario", "patch", "req/s gain (median, range, wins)", "CPU/request gain (median, range, wins)",
+            "CPU µs/req before -> after")
+    lines = [(r["scenario"], r["patch"],
+              f"x{r['rps_gain_median']:.3f} [{r['rps_gain_range'][0]:.3f}-{r['rps_gain_range'][1]:.3f}] "
+              f"{r['rps_wins']}/{len(r['pairs'])}",
+              f"x{r['cpu_gain_median']:.3f} [{r['cpu_gain_range'][0]:.3f}-{r['cpu_gain_range'][1]:.3f}] "
+              f"{r['cpu_wins']}/{len(r['pairs'])}",
+              f"{r['cpu_us_per_request_unpatched']:.1f} -> {r['cpu_us_per_request_patched']:.1f}")
+             for r in rows]
+    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    fmt = lambda cols: "  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()  # noqa: E731
     return "\n".join([fmt(head), fmt(tuple("-" * w for w in widths)), *(fmt(l) for l in lines)])
 
 
@@ -445,6 +524,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--patch", action="append", default=[], metavar="NAME=FILE",
                    help="also measure the selected albauth scenarios with this patch applied to a copy "
                         "of albauth/ (repeatable; the working tree is never touched)")
+    p.add_argument("--ab", type=int, default=0, metavar="PAIRS",
+                   help="patch A/B mode: instead of rounds, measure each --patch against the unpatched "
+                        "scenario in PAIRS back-to-back pairs (ABBA order) and report per-pair ratios")
     p.add_argument("--pin", choices=("split", "wrk", "none"), default="split",
                    help="split (default): proxies under test on CPU 0; wrk, the upstream nginx, the "
                         "provider and redis on CPU 1. wrk: only wrk on CPU 1. none: no pinning")
@@ -486,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     scenarios: list[Scenario] = []
+    ab_rows: list[dict[str, Any]] = []
     try:
         scenarios = setup(args, wanted, patches, workdir, procs)
         print(f"albauth bench: {len(scenarios)} scenarios x {args.rounds} rounds x {args.duration:g}s, "
@@ -493,7 +576,9 @@ def main(argv: list[str] | None = None) -> int:
         for sc in scenarios:
             if args.warmup > 0:
                 run_wrk(args, sc, args.warmup)
-        for rnd in range(args.rounds):
+        if args.ab:
+            ab_rows = run_ab(args, scenarios)
+        for rnd in range(0 if args.ab else args.rounds):
             for sc in scenarios:
                 r = run_wrk(args, sc, args.duration)
                 sc.runs.append(r)
@@ -510,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    rows = summarize(scenarios)
+    rows = [] if args.ab else summarize(scenarios)
     facts["loadavg_end"] = Path("/proc/loadavg").read_text().strip()
     command = " ".join(shlex.quote(a) for a in ["bench/run", *(sys.argv[1:] if argv is None else argv)])
     wrk_cmd = (("taskset -c " + args.wrk_cpu + " ") if args.wrk_cpu != "none" else "") + \
@@ -524,9 +609,17 @@ def main(argv: list[str] | None = None) -> int:
         "machine": facts,
         "elapsed_s": round(time.monotonic() - started, 1),
         "method": ("ratio_vs_nginx = median over rounds of (scenario req/s / nginx pass-through req/s "
-                   "in the same round); latencies are medians of the per-run wrk percentiles"),
+                   "in the same round); latencies are medians of the per-run wrk percentiles; "
+                   "cpu_us_per_request = CPU time of the server's process group (schedstat, all threads) "
+                   "during the run / requests; cpu_efficiency_vs_nginx = median over rounds of "
+                   "(nginx CPU/request / scenario CPU/request)"),
         "results": rows,
     }
+    if args.ab:
+        result["ab"] = ab_rows
+        result["method"] = ("A/B: per pair, patched / unpatched req/s and unpatched / patched server CPU per "
+                            "request, pairs in ABBA order; median and range over pairs; 'wins' counts pairs "
+                            "where the patched one was better")
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"{stamp}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
@@ -537,10 +630,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{facts['aiohttp_version']}, uvloop {facts['uvloop_version']}, {facts['nginx_version']}")
     print(f"  load average: start {facts['loadavg_start'].split()[:3]}, end {facts['loadavg_end'].split()[:3]}")
     print()
-    print(table(rows))
+    print(ab_table(ab_rows) if args.ab else table(rows))
     print()
     print(f"written {out.relative_to(REPO) if out.is_relative_to(REPO) else out} ({result['elapsed_s']} s)")
     bad = [r["key"] for r in rows if r["non_2xx_3xx"] or r["socket_errors"]]
+    if args.ab:
+        bad = [f"{r['scenario']}+{r['patch']}" for r in ab_rows if r["errors"]]
     if bad:
         print(f"WARNING: errors in {', '.join(bad)}", file=sys.stderr)
         return 1
@@ -552,15 +647,15 @@ def setup(args: argparse.Namespace, wanted: set[str], patches: list[tuple[str, P
     labels = dict(SCENARIOS)
     side, px = args.side_cpu, args.proxy_cpu
     up_port = free_port()
-    upstream = start_nginx(procs, workdir, "upstream", NGINX_UPSTREAM.format(port=up_port), up_port, side)
+    upstream, up_pgid = start_nginx(procs, workdir, "upstream", NGINX_UPSTREAM.format(port=up_port), up_port, side)
     check_ok(upstream)
     out: list[Scenario] = []
     if "upstream" in wanted:
-        out.append(Scenario("upstream", labels["upstream"], upstream))
+        out.append(Scenario("upstream", labels["upstream"], upstream, pgid=up_pgid))
     port = free_port()
-    nginx = start_nginx(procs, workdir, "nginx-proxy", NGINX_PROXY.format(port=port, upstream=up_port), port, px)
+    nginx, pgid = start_nginx(procs, workdir, "nginx-proxy", NGINX_PROXY.format(port=port, upstream=up_port), port, px)
     check_ok(nginx)
-    out.append(Scenario("nginx", labels["nginx"], nginx))
+    out.append(Scenario("nginx", labels["nginx"], nginx, pgid=pgid))
     if "naive" in wanted:
         port = free_port()
         argv = [PY, str(BENCH / "naive_proxy.py"), "--listen", f"127.0.0.1:{port}", "--upstream", upstream]
@@ -569,7 +664,7 @@ def setup(args: argparse.Namespace, wanted: set[str], patches: list[tuple[str, P
         proc = procs.start("naive", argv, cpu=px)
         wait_port(port, proc, "naive", procs)
         check_ok(f"http://127.0.0.1:{port}")
-        out.append(Scenario("naive", labels["naive"], f"http://127.0.0.1:{port}"))
+        out.append(Scenario("naive", labels["naive"], f"http://127.0.0.1:{port}", pgid=proc.pid))
 
     selected = [k for k in ALBAUTH_KEYS if k in wanted]
     if not selected:
@@ -617,7 +712,7 @@ def setup(args: argparse.Namespace, wanted: set[str], patches: list[tuple[str, P
             url = f"http://127.0.0.1:{port}"
             cookie = login(url) if key.startswith("auth-") else ""
             check_ok(url, cookie)
-            out.append(Scenario(key, labels[key], url, cookie, variant))
+            out.append(Scenario(key, labels[key], url, cookie, variant, pgid=proc.pid))
     # Round order: the scenario list order, each patched variant right after its original.
     order = {k: i for i, (k, _) in enumerate(SCENARIOS)}
     out.sort(key=lambda s: (order[s.key], s.variant != "", s.variant))
