@@ -14,13 +14,15 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Iterable, Protocol
 from urllib.parse import quote
 
 from aiohttp import web
 
+from albauth.auth.backchannel import backchannel_logout
 from albauth.auth.errors import ELB_AUTH_ERROR, ELB_AUTH_FAILURE, IdPError, UserClaimsTooLarge
 from albauth.auth.headers import IdentityHeaders
+from albauth.auth.logout import logout
 from albauth.auth.provider import OidcClient, TokenSet
 from albauth.auth.refresh import SingleFlightRefresher
 from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
@@ -36,6 +38,10 @@ from albauth.session.store import SessionInvalid, SessionStore
 log = logging.getLogger("albauth.auth")
 
 MAX_CLAIMS_BYTES = 11 * 1024  # userinfo JSON + access token (spec 2.6)
+
+
+class KeysReady(Protocol):
+    async def ready(self) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ def pkce_challenge(verifier: str) -> str:
 class AuthenticateAction:
     def __init__(self, *, store: SessionStore, states: StateCodec, headers: IdentityHeaders,
                  clients: dict[str, OidcClient], metrics: Metrics, clock: Clock,
-                 refresher: SingleFlightRefresher | None = None, expose_error_reason: bool = False) -> None:
+                 refresher: SingleFlightRefresher | None = None, expose_error_reason: bool = False,
+                 keys: KeysReady | None = None) -> None:
         self.store = store
         self.states = states
         self.headers = headers
@@ -62,9 +69,12 @@ class AuthenticateAction:
         self.clock = clock
         self.refresher = refresher or SingleFlightRefresher(clock)
         self.expose_error_reason = expose_error_reason
+        self.keys = keys  # signing keys shared through Redis: awaited before the first signature
         self._clients = clients  # keyed by binding
         self._bound: dict[AuthenticateConfig, BoundAction] = {}
         self._by_binding: dict[str, BoundAction] = {}
+        self._logout_paths: dict[str, BoundAction] = {}  # opt-in, albauth's own (not ALB's)
+        self._backchannel_paths: dict[str, BoundAction] = {}
 
     def register(self, config: AuthenticateConfig) -> None:
         binding = binding_for(config.session_cookie_name, config.issuer, config.client_id)
@@ -73,6 +83,20 @@ class AuthenticateAction:
         # The first config registered for a binding answers its callbacks; others with the
         # same binding share its sessions (spec 1.4).
         self._by_binding.setdefault(binding, bound)
+        if config.logout_path:
+            self._logout_paths.setdefault(config.logout_path, bound)
+        if config.backchannel_logout_path:
+            self._backchannel_paths.setdefault(config.backchannel_logout_path, bound)
+
+    # -- opt-in logout routes (albauth.auth.logout, albauth.auth.backchannel) -----------
+
+    async def logout(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse:
+        """A configured `logout_path` or `backchannel_logout_path` (the listener only
+        hands over those paths)."""
+        bound = self._logout_paths.get(request.path)
+        if bound is not None:
+            return await logout(self, request, bound, origin)
+        return await backchannel_logout(self, request, self._backchannel_paths[request.path])
 
     # -- every request on an authenticate rule -----------------------------------------
 
@@ -103,20 +127,35 @@ class AuthenticateAction:
         set_cookies: Iterable[str] = ()
         expires = session.access_token_expires_at
         if expires is not None and now >= expires and session.refresh_token:
+            policy = self._cookie_policy(request, origin)
             try:
-                refreshed = await self.refresher.refresh(session, lambda s: self._refresh(s, bound))
-            except IdPError as exc:
-                log.info("refresh failed (%s): back to the provider", exc.error_reason)
+                refreshed = await self.refresher.refresh(
+                    session, lambda s: self._refresh(s, bound),
+                    reload=lambda: self.store.load(cookies, config.session_cookie_name, bound.binding),
+                    persist=lambda s: self.store.save(s, config.session_cookie_name, cookies, policy, now))
+            except (IdPError, SessionInvalid) as exc:
+                log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
                 return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
+            except SessionTooLarge:
+                return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+            except Exception:  # the store (lock, reload, save) is down: fail closed
+                log.exception("session store failed during refresh")
+                return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
             try:
                 set_cookies = await self.store.save(refreshed, config.session_cookie_name, cookies,
-                                                    self._cookie_policy(request, origin), now)
+                                                    policy, now)
             except SessionTooLarge:
                 return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
             except Exception:
                 log.exception("session store failed")
                 return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
             session = refreshed
+        if self.keys is not None:
+            try:
+                await self.keys.ready()  # the shared key ring, loaded once (then no I/O)
+            except Exception:
+                log.exception("signing keys unavailable")
+                return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
                           tuple(set_cookies), authenticated=True)
 

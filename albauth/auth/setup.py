@@ -3,6 +3,7 @@ signing keys and one OIDC client per (cookie name, issuer, client id) binding.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import aiohttp
 from albauth.auth.action import AuthenticateAction
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.provider import OidcClient
+from albauth.auth.refresh import LocalRefresh, RedisRefresh, RefreshCoordinator, SingleFlightRefresher
 from albauth.auth.state import StateCodec
 from albauth.config.model import AuthenticateConfig, SessionSettings, SigningSettings
 from albauth.session.cookie_store import CookieSessionStore
@@ -24,6 +26,7 @@ from albauth.signing.keyring import KeyRing
 if TYPE_CHECKING:
     from albauth.app import Runtime
     from albauth.clock import Clock
+    from albauth.signing.shared_keys import SharedKeyRing
 
 log = logging.getLogger("albauth.auth")
 
@@ -57,6 +60,42 @@ def build_keyring(settings: SigningSettings) -> KeyRing:
     return KeyRing.generate()
 
 
+def _shares_keys(settings: SigningSettings, store: SessionStore) -> bool:
+    """Replicas sharing a Redis store share its signing keys too, unless a key file is
+    configured (it wins; Redis then holds no keys)."""
+    from albauth.session.redis_store import RedisSessionStore
+
+    return not settings.key_file and isinstance(store, RedisSessionStore)
+
+
+def _shared_keyring(store: SessionStore, secrets: tuple[str, ...]) -> "SharedKeyRing":
+    from albauth.signing.shared_keys import SharedKeyRing, key_sealer
+
+    return SharedKeyRing(store, key_sealer(secrets))  # type: ignore[arg-type]
+
+
+def _start_soon(shared: "SharedKeyRing") -> None:
+    # Load the ring as soon as the loop runs, so the key endpoint serves it before the first
+    # login; without a running loop, the first authenticated request loads it.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    shared.start()
+
+
+def refresh_coordinator(store: SessionStore, configs: list[AuthenticateConfig]) -> RefreshCoordinator:
+    """One refresh per session across replicas when they share a Redis store."""
+    from albauth.session.redis_store import RedisSessionStore
+
+    if not isinstance(store, RedisSessionStore):
+        return LocalRefresh()
+    # The winner's refresh is a token call and a UserInfo call, each bounded by the IdP
+    # timeout, then a save: the lock outlives that, and waiters wait no longer.
+    timeout = max((cfg.idp_timeout for cfg in configs), default=10.0)
+    return RedisRefresh(store, lock_ttl=2 * timeout + 2.0)
+
+
 def signer_arn(settings: SigningSettings) -> str:
     return settings.signer_arn or default_signer_arn(settings.region, settings.account)
 
@@ -65,12 +104,30 @@ def build_authenticator(runtime: "Runtime") -> AuthenticateAction:
     settings = runtime.settings
     secrets = session_secrets(settings.session)
     store = build_store(settings.session, secrets, runtime.clock)
-    if runtime.keyring is None:
-        runtime.keyring = build_keyring(settings.signing)
-    signer = AlbJwtSigner(runtime.keyring, signer_arn=signer_arn(settings.signing),
-                          encoding=settings.signing.encoding, lifetime=settings.signing.lifetime)
-    headers = IdentityHeaders(signer, runtime.clock, reuse_seconds=settings.signing.reuse_seconds)
     configs = [r.authenticate for lst in settings.listeners for r in lst.rules if r.authenticate is not None]
+    shared = None
+    if runtime.keyring is None and _shares_keys(settings.signing, store):
+        shared = _shared_keyring(store, secrets)
+        runtime.keyring = shared
+    elif runtime.keyring is None:
+        runtime.keyring = build_keyring(settings.signing)
+
+    def make_signer(ring: KeyRing) -> AlbJwtSigner:
+        return AlbJwtSigner(ring, signer_arn=signer_arn(settings.signing),
+                            encoding=settings.signing.encoding, lifetime=settings.signing.lifetime)
+
+    # A shared ring is loaded from Redis in the loop: until then (the action awaits it before
+    # signing) the signer holds a throwaway key that never signs anything.
+    first = KeyRing.generate() if shared is not None else runtime.keyring
+    headers = IdentityHeaders(make_signer(first), runtime.clock,
+                              reuse_seconds=settings.signing.reuse_seconds)
+    if shared is not None:
+        def swap(ring: KeyRing) -> None:
+            headers.signer = make_signer(ring)
+
+        shared.on_change = swap
+        _start_soon(shared)
+        runtime.closers.append(shared.close)
     # Provider calls get their own pool, apart from the targets' (Runtime is built in the loop).
     idp_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
     clients: dict[str, OidcClient] = {}
@@ -78,9 +135,11 @@ def build_authenticator(runtime: "Runtime") -> AuthenticateAction:
         binding = binding_for(cfg.session_cookie_name, cfg.issuer, cfg.client_id)
         if binding not in clients:
             clients[binding] = _client_for(cfg, idp_http, runtime.clock)
+    refresher = SingleFlightRefresher(runtime.clock, refresh_coordinator(store, configs))
     action = AuthenticateAction(store=store, states=StateCodec(Sealer(secrets, "albauth login state")),
                                 headers=headers, clients=clients, metrics=runtime.metrics,
-                                clock=runtime.clock, expose_error_reason=settings.proxy.expose_error_reason)
+                                clock=runtime.clock, refresher=refresher, keys=shared,
+                                expose_error_reason=settings.proxy.expose_error_reason)
     for cfg in configs:
         action.register(cfg)
     runtime.closers.append(idp_http.close)

@@ -1,0 +1,152 @@
+"""Many replicas, one login: the callback may land on any replica, a refresh happens once
+across all of them, and every replica signs with keys that every replica serves."""
+# ruff: noqa: F811  (the tests/alb fixtures are imported, then named as parameters)
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+import redis
+
+from albauth.auth.provider import OidcClient, TokenSet
+from albauth.signing.albjwt import peek_header, verify_alb_jwt
+from alb.conftest import (  # noqa: F401  (fixtures)
+    clock,
+    header,
+    idp,
+    start_alb,
+    tls_files,
+    upstream,
+)
+from replicas import ACCESS_TTL, assert_forwarded_with_identity, share_cookies, start_replica
+from session.redis_fixtures import RedisServer
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    srv = RedisServer().start()
+    yield srv
+    srv.close()
+
+
+async def test_the_callback_may_land_on_another_replica_than_the_redirect(
+        start_alb, upstream, redis_server):
+    a = await start_replica(start_alb, redis_server)
+    b = await start_replica(start_alb, redis_server)
+    first = await a.browser.get("https://app.test/deep/link?x=1")
+    assert first.status == 302
+    callback = await a.browser.sign_in(first.location)
+    share_cookies(a, b)  # the AWSALBAuthNonce cookie set by A
+    done = await b.browser.get(callback)
+    assert done.status == 302, done.body
+    assert done.location == "/deep/link?x=1"
+    page = await b.browser.get("https://app.test/deep/link?x=1")
+    assert page.status == 200
+    assert_forwarded_with_identity(upstream.last)
+    share_cookies(b, a)
+    assert (await a.browser.get("https://app.test/also-on-a")).status == 200
+
+
+@pytest.fixture
+def slow_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider that takes 300 ms to refresh: every request of the burst, on either
+    replica, arrives while the first refresh is still in flight."""
+    refresh = OidcClient.refresh
+
+    async def slow(self: OidcClient, refresh_token: str) -> TokenSet:
+        await asyncio.sleep(0.3)
+        return await refresh(self, refresh_token)
+
+    monkeypatch.setattr(OidcClient, "refresh", slow)
+
+
+async def test_twenty_requests_on_an_expired_token_across_two_replicas_refresh_once(
+        start_alb, idp, upstream, clock, redis_server, slow_refresh):
+    a = await start_replica(start_alb, redis_server)
+    b = await start_replica(start_alb, redis_server)
+    await a.browser.login()
+    old_token = header(upstream.last, "x-amzn-oidc-accesstoken")
+    share_cookies(a, b)
+    assert (await b.browser.get("https://app.test/warm-up")).status == 200
+    clock.advance(ACCESS_TTL + 1)
+    replies = await asyncio.gather(*(
+        (a if i % 2 else b).browser.get(f"https://app.test/p{i}") for i in range(20)))
+    assert [r.status for r in replies] == [200] * 20
+    assert idp.count("token", "refresh_token") == 1
+    refreshed_by = [alb.metrics.value("ELBAuthRefreshTokenSuccess") for alb in (a, b)]
+    assert sorted(refreshed_by) == [0, 1]  # one replica refreshed, the other waited for it
+    tokens = {header(r, "x-amzn-oidc-accesstoken") for r in upstream.seen[-20:]}
+    assert len(tokens) == 1 and old_token not in tokens
+    for record in upstream.seen[-20:]:
+        assert_forwarded_with_identity(record)
+    # Both replicas carry on with the refreshed session, with no further refresh.
+    for alb in (a, b):
+        assert (await alb.browser.get("https://app.test/after")).status == 200
+    assert idp.count("token", "refresh_token") == 1
+
+
+async def test_a_replica_waiting_for_a_failed_refresh_goes_back_to_the_provider(
+        start_alb, idp, clock, redis_server, slow_refresh):
+    a = await start_replica(start_alb, redis_server)
+    b = await start_replica(start_alb, redis_server)
+    await a.browser.login()
+    share_cookies(a, b)
+    assert (await b.browser.get("https://app.test/warm-up")).status == 200
+    idp.revoke_refresh_tokens()
+    clock.advance(ACCESS_TTL + 1)
+    replies = await asyncio.gather(a.browser.get("https://app.test/a"),
+                                   b.browser.get("https://app.test/b"))
+    assert [r.status for r in replies] == [302, 302]
+    assert all(r.location.startswith(f"{idp.settings.issuer}/authorize?") for r in replies)
+    assert idp.count("token", "refresh_token") == 1  # the waiter did not try again
+
+
+async def kid_of_data_header(record: dict) -> str:
+    return peek_header(header(record, "x-amzn-oidc-data"))["kid"]
+
+
+async def public_key(admin: str, kid: str) -> tuple[int, bytes]:
+    async with aiohttp.ClientSession() as http, http.get(f"{admin}/{kid}") as resp:
+        return resp.status, await resp.read()
+
+
+async def test_replicas_without_a_key_file_sign_with_one_shared_key(
+        start_alb, upstream, redis_server):
+    a = await start_replica(start_alb, redis_server, shared_keys=True)
+    b = await start_replica(start_alb, redis_server, shared_keys=True)
+    await a.browser.login()
+    data_a = header(upstream.last, "x-amzn-oidc-data")
+    share_cookies(a, b)
+    assert (await b.browser.get("https://app.test/b")).status == 200
+    data_b = header(upstream.last, "x-amzn-oidc-data")
+    kid = peek_header(data_a)["kid"]
+    assert peek_header(data_b)["kid"] == kid
+    assert a.runtime.keyring.kids == b.runtime.keyring.kids == [kid]
+    for alb, token in ((a, data_b), (b, data_a)):  # each serves the key of the other's tokens
+        status, pem = await public_key(alb.admin, kid)
+        assert status == 200
+        verify_alb_jwt(token, pem)
+
+
+async def test_a_redis_dump_holds_no_signing_key_in_clear(start_alb, upstream, redis_server):
+    a = await start_replica(start_alb, redis_server, shared_keys=True)
+    await a.runtime.keyring.ready()
+    await a.browser.login()
+    private = a.runtime.keyring.current.private_pem()
+    body = b"".join(private.splitlines()[1:-1])
+    with redis.Redis(port=redis_server.port) as direct:
+        assert direct.hlen("albauth:signing-keys") == 1
+        dump = b"".join(direct.dump(k) or b"" for k in direct.keys("*"))
+    assert b"PRIVATE KEY" not in dump
+    assert body[:40] not in dump
+    assert private not in dump
+
+
+async def test_a_replica_started_later_picks_the_ring_up(start_alb, redis_server):
+    a = await start_replica(start_alb, redis_server, shared_keys=True)
+    ring = await a.runtime.keyring.ready()
+    later = await start_replica(start_alb, redis_server, shared_keys=True)
+    assert (await later.runtime.keyring.ready()).current.kid == ring.current.kid
