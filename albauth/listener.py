@@ -48,6 +48,8 @@ class Authenticator(Protocol):
 
     async def callback(self, request: web.BaseRequest, origin: "Origin") -> web.StreamResponse: ...
 
+    async def logout(self, request: web.BaseRequest, origin: "Origin") -> web.StreamResponse: ...
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -92,6 +94,10 @@ class ListenerHandler:
         self._scheme = "https" if listener.protocol == "HTTPS" else "http"
         self._port = str(listener.port)
         self._intercept_callback = listener.has_authenticate and authenticator is not None
+        # albauth's opt-in logout routes (ALB has none): answered before rule matching too.
+        self._logout_paths = frozenset(
+            path for r in listener.rules if r.authenticate is not None and authenticator is not None
+            for path in (r.authenticate.logout_path, r.authenticate.backchannel_logout_path) if path)
 
     def origin(self, request: web.BaseRequest) -> Origin:
         if self.listener.trust_forwarded_proto:
@@ -117,6 +123,9 @@ class ListenerHandler:
         if self._intercept_callback and request.path == CALLBACK_PATH:
             assert self.authenticator is not None
             return await self.authenticator.callback(request, self.origin(request))
+        if self._logout_paths and request.path in self._logout_paths:
+            assert self.authenticator is not None
+            return await self.authenticator.logout(request, self.origin(request))
 
         facts = RequestFacts(
             host=host_for_rules(headers.get("Host")),

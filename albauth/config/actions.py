@@ -320,7 +320,8 @@ def _extensions(c: Checker, item: dict[str, Any], p: str) -> dict[str, Any]:
     if not c.mapping(ext, ep):
         return out
     known = {"client_auth", "pkce", "nonce", "jwks_uri", "idp_timeout", "client_secret", "issuer",
-             "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint"}
+             "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint",
+             "logout_path", "post_logout_redirect_uri", "backchannel_logout_path"}
     for k in ext:
         if k not in known:
             c.issue(f"{ep}.{k}", f"unknown setting (known: {', '.join(sorted(known))})")
@@ -334,10 +335,31 @@ def _extensions(c: Checker, item: dict[str, Any], p: str) -> dict[str, Any]:
             out[flag] = c.boolean(ext[flag], f"{ep}.{flag}")
     if "idp_timeout" in ext:
         out["idp_timeout"] = c.number(ext["idp_timeout"], f"{ep}.idp_timeout", 0.1, 300)
-    for key in ("jwks_uri", "logout_endpoint"):
+    for key in ("jwks_uri", "logout_endpoint", "post_logout_redirect_uri"):
         if key in ext:
             out[key] = c.url(ext[key], f"{ep}.{key}")
+    _logout_paths(c, ext, ep, out)
     return out
+
+
+def _logout_paths(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
+    """albauth's opt-in logout routes (ALB has none, spec 3.2): absolute paths of their own."""
+    for key in ("logout_path", "backchannel_logout_path"):
+        path = c.string(ext.get(key), f"{ep}.{key}")
+        if path is None:
+            continue
+        if not path.startswith("/") or "?" in path or "#" in path:
+            c.issue(f"{ep}.{key}", "must be an absolute path, e.g. /oauth2/logout")
+        elif path == "/oauth2/idpresponse":
+            c.issue(f"{ep}.{key}", "must not be the login callback /oauth2/idpresponse")
+        else:
+            out[key] = path
+    if out.get("logout_path") and out["logout_path"] == out.get("backchannel_logout_path"):
+        c.issue(f"{ep}.backchannel_logout_path", "must differ from logout_path")
+    if "logout_path" in out and "post_logout_redirect_uri" not in ext:
+        c.issue(f"{ep}.post_logout_redirect_uri",
+                "is required with logout_path: where the provider sends the user after logout "
+                "(a page not behind an authenticate rule)")
 
 
 def parse_oidc(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfig | None:

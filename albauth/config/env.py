@@ -36,6 +36,9 @@ VARIABLES: dict[str, str] = {
     "ALBAUTH_OIDC_EXTRA_PARAMS": 'AuthenticationRequestExtraParams as a JSON object, e.g. {"prompt":"login"}',
     "ALBAUTH_OIDC_PKCE": "true: send PKCE S256 (hardening; ALB does not)",
     "ALBAUTH_OIDC_NONCE": "true: send and check an OIDC nonce (hardening; ALB does not)",
+    "ALBAUTH_LOGOUT_PATH": "opt-in logout route answered by albauth, e.g. /oauth2/logout (ALB has none)",
+    "ALBAUTH_POST_LOGOUT_REDIRECT_URI": "where the provider sends the user after logout (required with ALBAUTH_LOGOUT_PATH)",
+    "ALBAUTH_BACKCHANNEL_LOGOUT_PATH": "opt-in OIDC Back-Channel Logout receiver, e.g. /oauth2/backchannel-logout",
     "ALBAUTH_ON_UNAUTHENTICATED_REQUEST": "authenticate (default), deny or allow",
     "ALBAUTH_SESSION_TIMEOUT": "SessionTimeout in seconds, 1-604800 (default 604800)",
     "ALBAUTH_SESSION_COOKIE_NAME": "SessionCookieName (default AWSELBAuthSessionCookie)",
@@ -116,7 +119,9 @@ def load_env(env: Mapping[str, str]) -> Settings:
                     c.issue("ALBAUTH_OIDC_EXTRA_PARAMS", 'must be a JSON object, e.g. {"prompt":"login"}')
         ext: dict[str, Any] = {}
         for name, var in (("client_auth", "ALBAUTH_OIDC_CLIENT_AUTH"), ("pkce", "ALBAUTH_OIDC_PKCE"),
-                          ("nonce", "ALBAUTH_OIDC_NONCE")):
+                          ("nonce", "ALBAUTH_OIDC_NONCE"), ("logout_path", "ALBAUTH_LOGOUT_PATH"),
+                          ("post_logout_redirect_uri", "ALBAUTH_POST_LOGOUT_REDIRECT_URI"),
+                          ("backchannel_logout_path", "ALBAUTH_BACKCHANNEL_LOGOUT_PATH")):
             value = get(var, f"{a}.albauth.{name}")
             if value is not None:
                 ext[name] = value

@@ -114,6 +114,10 @@ class AuthenticateConfig:
     jwks_uri: str | None = None
     idp_timeout: float = 10.0
     logout_endpoint: str | None = None  # Cognito's /logout, for apps
+    # Opt-in logout beyond ALB (which has none, spec 3.2); unset = off, as ALB.
+    logout_path: str | None = None  # answered by albauth: ends the session, then the IdP's
+    post_logout_redirect_uri: str | None = None  # required with logout_path
+    backchannel_logout_path: str | None = None  # OIDC Back-Channel Logout 1.0 receiver
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ rotation, and codes minted without a browser."""
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from authlib.oauth2 import OAuth2Error
+from joserfc import jwt
 
 from albauth.clock import Clock, system_clock
 
@@ -66,6 +69,28 @@ class DevIdP:
     def rotate_key(self) -> str:
         """Sign with a new key from now on; older keys stay in /jwks. Returns the new kid."""
         return self.keys.rotate()
+
+    def backchannel_logout_token(self, client_id: str, *, sub: str | None = None,
+                                 sid: str | None = None, ttl: int = 120,
+                                 **overrides: Any) -> str:
+        """A logout token (OIDC Back-Channel Logout 1.0, 2.4) signed with the current key,
+        as this provider would POST to a client; `overrides` replace or add claims (a
+        value of None removes one), so tests can also build bad ones."""
+        now = int(self.clock())
+        claims: dict[str, Any] = {
+            "iss": self.settings.issuer, "aud": client_id, "iat": now, "exp": now + ttl,
+            "jti": secrets.token_urlsafe(16),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
+        if sub is not None:
+            claims["sub"] = sub
+        if sid is not None:
+            claims["sid"] = sid
+        for name, value in overrides.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return jwt.encode(self.keys.header(typ="logout+jwt"), claims, self.keys.current)
 
     def issue_code(self, username: str, client_id: str, redirect_uri: str,
                    scope: str = "openid", nonce: str | None = None) -> str:

@@ -1,0 +1,164 @@
+"""OpenID Connect Back-Channel Logout 1.0, the receiving side
+(`albauth: {backchannel_logout_path: ...}`; off by default, ALB has nothing like it).
+
+The provider POSTs `logout_token=<JWT>` when a user's session there ends; we validate it
+(section 2.6) and end that user's sessions of this rule binding in the store, on every
+replica at once with Redis. 200 when done, 400 for a token that fails validation (2.8).
+The cookie store has no server-side session to end: 501, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from albauth.auth.errors import IdPError
+from albauth.auth.idtoken import LEEWAY, check_algorithm, peek
+from albauth.errors import SERVER
+from albauth.session.memory_store import MemorySessionStore
+
+if TYPE_CHECKING:
+    from albauth.auth.action import AuthenticateAction, BoundAction
+    from albauth.auth.provider import OidcClient
+    from albauth.session.store import SessionStore
+
+log = logging.getLogger("albauth.auth")
+
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+#: A token without `exp` (drafts before 1.0 final) is accepted this long after its `iat`.
+MAX_AGE_WITHOUT_EXP = 600
+
+
+class InvalidLogoutToken(Exception):
+    pass
+
+
+async def backchannel_logout(action: AuthenticateAction, request: web.BaseRequest,
+                             bound: BoundAction) -> web.StreamResponse:
+    if request.method != "POST":
+        return _answer(405, {"error": "invalid_request", "error_description": "POST only"},
+                       Allow="POST")
+    store = action.store
+    if not _is_server_side(store):
+        return _answer(501, {"error": "not_supported", "error_description":
+                             "the cookie session store keeps no session on the server, so there "
+                             "is nothing to revoke: use the memory or Redis store"})
+    form = await request.post()
+    token = form.get("logout_token")
+    if not isinstance(token, str) or not token:
+        return _answer(400, {"error": "invalid_request", "error_description": "no logout_token"})
+    try:
+        claims = await validate_logout_token(bound.client, token, now=action.clock())
+    except InvalidLogoutToken as exc:
+        log.info("back-channel logout refused: %s", exc)
+        return _answer(400, {"error": "invalid_request", "error_description": str(exc)})
+    sub, sid = claims.get("sub"), claims.get("sid")
+    try:
+        count = await revoke(store, bound.binding, sub=sub, idp_sid=sid)
+    except Exception:
+        log.exception("session store failed during back-channel logout")
+        return _answer(503, {"error": "temporarily_unavailable"})
+    log.info("back-channel logout: %d session(s) ended (sub=%s, sid=%s)", count, sub, sid)
+    return _answer(200, None)
+
+
+def _is_server_side(store: SessionStore) -> bool:
+    from albauth.session.redis_store import RedisSessionStore
+
+    return isinstance(store, (RedisSessionStore, MemorySessionStore))
+
+
+def _answer(status: int, body: Mapping[str, Any] | None, **headers: str) -> web.Response:
+    # Section 2.8: the response must not be cached.
+    hdrs = {"Cache-Control": "no-store", "Server": SERVER, **headers}
+    if body is None:
+        return web.Response(status=status, headers=hdrs)
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
+                        headers=hdrs)
+
+
+async def validate_logout_token(client: OidcClient, token: str, *, now: float,
+                                leeway: float = LEEWAY) -> Mapping[str, Any]:
+    """Section 2.6: a JWT signed by the provider (its JWKS), for us, recent, carrying the
+    back-channel logout event and a `sub` and/or `sid`, and no `nonce`."""
+    try:
+        header, claims = peek(token)
+        check_algorithm(header)
+    except (ValueError, IdPError) as exc:
+        raise InvalidLogoutToken(f"malformed logout token: {exc}") from None
+    try:
+        jwks_uri = (await client.metadata()).jwks_uri
+    except IdPError as exc:
+        raise InvalidLogoutToken(f"the provider's keys are unavailable: {exc}") from None
+    if jwks_uri is None:
+        raise InvalidLogoutToken("the provider's JWKS is unknown (set albauth.jwks_uri): "
+                                 "the signature cannot be checked")
+    try:
+        await client._verify_signature(token, jwks_uri)  # noqa: SLF001 - the ID token's JWKS cache
+    except IdPError as exc:
+        raise InvalidLogoutToken(str(exc).replace("ID token", "logout token")) from None
+    _check_claims(claims, issuer=client.issuer, client_id=client.client_id, now=now, leeway=leeway)
+    return claims
+
+
+def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidLogoutToken(f"{name} is not a number")
+    return float(value)
+
+
+def _check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now: float,
+                  leeway: float) -> None:
+    if claims.get("iss") != issuer:
+        raise InvalidLogoutToken("iss is not the provider's issuer")
+    aud = claims.get("aud")
+    if client_id not in ([aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []):
+        raise InvalidLogoutToken("aud does not contain the client_id")
+    iat = _number(claims, "iat")
+    if iat is None:
+        raise InvalidLogoutToken("iat is missing")
+    if iat - leeway > now:
+        raise InvalidLogoutToken("iat is in the future")
+    exp = _number(claims, "exp")
+    if exp is not None and exp + leeway <= now:
+        raise InvalidLogoutToken("the logout token has expired")
+    if exp is None and now - iat > MAX_AGE_WITHOUT_EXP + leeway:
+        raise InvalidLogoutToken("the logout token is too old")
+    events = claims.get("events")
+    if not isinstance(events, dict) or not isinstance(events.get(LOGOUT_EVENT), dict):
+        raise InvalidLogoutToken(f"events does not contain {LOGOUT_EVENT}")
+    sub, sid = claims.get("sub"), claims.get("sid")
+    if sub is None and sid is None:
+        raise InvalidLogoutToken("neither sub nor sid is present")
+    if not all(v is None or (isinstance(v, str) and v) for v in (sub, sid)):
+        raise InvalidLogoutToken("sub and sid must be strings")
+    if "nonce" in claims:  # 2.4: prevents an ID token from being used as a logout token
+        raise InvalidLogoutToken("a logout token must not contain a nonce")
+
+
+async def revoke(store: SessionStore, binding: str, *, sub: str | None,
+                 idp_sid: str | None) -> int:
+    """End the sessions of this binding with that `sub` and/or provider `sid` (both: those
+    matching both, section 2.4); how many ended. Other bindings (other clients or issuers,
+    whose `sub` values may coincide) get their own logout tokens."""
+    from albauth.session.redis_store import RedisSessionStore
+
+    if isinstance(store, RedisSessionStore):
+        sids = await store.sids(sub=sub, idp_sid=idp_sid)
+        mine = [r.sid for r in await store.records(sids) if r.binding == binding]
+        return await store.revoke_sids(mine)
+    assert isinstance(store, MemorySessionStore)
+    entries = store._entries  # noqa: SLF001 - in-process sessions, no index to go through
+    ended = [sid for sid, (s, _) in entries.items()
+             if s.binding == binding and (sub is None or s.sub == sub)
+             and (idp_sid is None or s.idp_sid == idp_sid)]
+    for sid in ended:
+        del entries[sid]
+    return len(ended)
