@@ -13,6 +13,7 @@ import redis
 
 from albauth.auth.provider import OidcClient, TokenSet
 from albauth.signing.albjwt import peek_header, verify_alb_jwt
+from albauth.signing.shared_keys import rotate
 from alb.conftest import (  # noqa: F401  (fixtures)
     clock,
     header,
@@ -150,3 +151,20 @@ async def test_a_replica_started_later_picks_the_ring_up(start_alb, redis_server
     ring = await a.runtime.keyring.ready()
     later = await start_replica(start_alb, redis_server, shared_keys=True)
     assert (await later.runtime.keyring.ready()).current.kid == ring.current.kid
+
+
+async def test_after_a_rotation_both_replicas_sign_with_the_new_key_and_serve_the_old(
+        start_alb, upstream, clock, redis_server):
+    a = await start_replica(start_alb, redis_server, shared_keys=True)
+    b = await start_replica(start_alb, redis_server, shared_keys=True)
+    await a.browser.login()
+    share_cookies(a, b)
+    old = await kid_of_data_header(upstream.last)
+    keys = a.runtime.keyring
+    new, _, _ = await rotate(keys.store, keys.sealer, delay=0)
+    clock.advance(31)  # past the reuse of A's signed header (signing.reuse_seconds)
+    for alb in (a, b):
+        await alb.runtime.keyring.load()  # what the periodic refresh does
+        assert (await alb.browser.get("https://app.test/rotated")).status == 200
+        assert await kid_of_data_header(upstream.last) == new
+        assert (await public_key(alb.admin, old))[0] == 200
