@@ -98,7 +98,8 @@ async def validate_logout_token(client: OidcClient, token: str, *, now: float,
         raise InvalidLogoutToken("the provider's JWKS is unknown (set albauth.jwks_uri): "
                                  "the signature cannot be checked")
     try:
-        await client._verify_signature(token, jwks_uri)  # noqa: SLF001 - the ID token's JWKS cache
+        # The client's JWKS cache (refetched once on an unknown kid), as for ID tokens.
+        await client._verify_signature(token, jwks_uri)
     except IdPError as exc:
         raise InvalidLogoutToken(str(exc).replace("ID token", "logout token")) from None
     _check_claims(claims, issuer=client.issuer, client_id=client.client_id, now=now, leeway=leeway)
@@ -155,7 +156,7 @@ async def revoke(store: SessionStore, binding: str, *, sub: str | None,
         mine = [r.sid for r in await store.records(sids) if r.binding == binding]
         return await store.revoke_sids(mine)
     assert isinstance(store, MemorySessionStore)
-    entries = store._entries  # noqa: SLF001 - in-process sessions, no index to go through
+    entries = store._entries  # in-process sessions: no index to go through
     ended = [sid for sid, (s, _) in entries.items()
              if s.binding == binding and (sub is None or s.sub == sub)
              and (idp_sid is None or s.idp_sid == idp_sid)]

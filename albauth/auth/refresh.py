@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from albauth.auth.errors import IdPError
 from albauth.clock import Clock
@@ -167,4 +168,4 @@ class RedisRefresh:
     async def _command(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
         # Through the store's pool and its failure mapping (SessionStoreUnavailable).
         store = self.store
-        return await store._call(lambda: fn(store._redis()))  # noqa: SLF001
+        return await store._call(lambda: fn(store._redis()))

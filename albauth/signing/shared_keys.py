@@ -121,7 +121,7 @@ class _Redis:
 
     async def __call__(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
         store = self.store
-        return await store._call(lambda: fn(store._redis()))  # noqa: SLF001
+        return await store._call(lambda: fn(store._redis()))
 
 
 async def load_keys(store: RedisSessionStore, sealer: Sealer) -> list[StoredKey]:

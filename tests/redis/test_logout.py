@@ -9,13 +9,10 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from joserfc import jwt
-from joserfc.jwk import RSAKey
-
-from albauth.auth.idtoken import peek
+from alb.browser import Browser, Reply
 from alb.conftest import (  # noqa: F401  (fixtures)
-    SECRET,
     CLIENT_ID,
+    SECRET,
     clock,
     header,
     idp,
@@ -23,9 +20,12 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from alb.browser import Browser, Reply
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from replicas import share_cookies, start_replica
 from session.redis_fixtures import RedisServer
+
+from albauth.auth.idtoken import peek
 
 LANDING = "https://app.test/signed-out"
 LOGOUT = {"albauth": {"logout_path": "/oauth2/logout", "post_logout_redirect_uri": LANDING,

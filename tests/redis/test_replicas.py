@@ -10,10 +10,6 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 import redis
-
-from albauth.auth.provider import OidcClient, TokenSet
-from albauth.signing.albjwt import peek_header, verify_alb_jwt
-from albauth.signing.shared_keys import rotate
 from alb.conftest import (  # noqa: F401  (fixtures)
     clock,
     header,
@@ -22,8 +18,17 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from replicas import ACCESS_TTL, assert_forwarded_with_identity, share_cookies, start_replica
+from replicas import (
+    ACCESS_TTL,
+    assert_forwarded_with_identity,
+    share_cookies,
+    start_replica,
+)
 from session.redis_fixtures import RedisServer
+
+from albauth.auth.provider import OidcClient, TokenSet
+from albauth.signing.albjwt import peek_header, verify_alb_jwt
+from albauth.signing.shared_keys import rotate
 
 
 @pytest.fixture
