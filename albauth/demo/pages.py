@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from albauth.signing import InvalidAlbToken
+from albauth.signing import InvalidAlbToken, decode_unverified
 
 from .html import json_html, layout, token_html
-from .verify import Verification, decode_unverified
+from .verify import Verification
 
 Headers = Sequence[tuple[str, str]]
 
@@ -135,7 +135,7 @@ def _oidc_headers(headers: Headers) -> str:
 def _access_token_claims(token: str) -> str:
     # Some providers (this one included) issue JWT access tokens; many issue opaque ones.
     try:
-        _, claims = decode_unverified(token)
+        claims = decode_unverified(token).claims
     except InvalidAlbToken:
         return ""
     return ('<h3 style="margin-top:14px">Access token claims (a JWT here; not verified by the app, '

@@ -8,7 +8,6 @@ rather than an exception, and the claims are decoded even when they cannot be tr
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from albauth.clock import Clock, system_clock
-from albauth.signing import InvalidAlbToken, b64url_decode, verify_alb_jwt
+from albauth.signing import InvalidAlbToken, decode_unverified, verify_alb_jwt
 
 KEY_FETCH_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -63,27 +62,11 @@ class PublicKeys:
         return body
 
 
-def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and payload as sent, key order kept; raises InvalidAlbToken if unreadable."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise InvalidAlbToken("a token has three '.'-separated segments")
-    decoded = []
-    for segment, what in ((parts[0], "header"), (parts[1], "payload")):
-        try:
-            value = json.loads(b64url_decode(segment))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidAlbToken(f"the {what} is not base64url JSON") from exc
-        if not isinstance(value, dict):
-            raise InvalidAlbToken(f"the {what} is not a JSON object")
-        decoded.append(value)
-    return decoded[0], decoded[1]
-
-
 async def verify_oidc_data(token: str, keys: PublicKeys, *, expected_signer: str | None,
                            clock: Clock = system_clock) -> Verification:
     try:
-        header, claims = decode_unverified(token)
+        decoded = decode_unverified(token)
+        header, claims = decoded.header, decoded.claims
     except InvalidAlbToken as exc:
         return Verification({}, {}, False, exc.reason)
     now = clock()

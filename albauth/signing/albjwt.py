@@ -41,6 +41,7 @@ __all__ = [
     "b64url_decode",
     "b64url_padded",
     "default_signer_arn",
+    "decode_unverified",
     "peek_header",
     "verify_alb_jwt",
 ]
@@ -167,6 +168,15 @@ def _json_segment(segment: str, what: str) -> dict[str, Any]:
 def peek_header(token: str) -> dict[str, Any]:
     """The unverified header, to find `kid` (and check `signer`) before fetching the key."""
     return _json_segment(token.split(".", 1)[0], "header")
+
+
+def decode_unverified(token: str) -> AlbToken:
+    """Header and payload as sent, key order kept, signature NOT checked (for display and
+    for reading `kid` before the key is fetched); raises InvalidAlbToken if unreadable."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidAlbToken("a token has three '.'-separated segments")
+    return AlbToken(_json_segment(parts[0], "header"), _json_segment(parts[1], "payload"))
 
 
 def verify_alb_jwt(token: str, public_pem: bytes | str, *, expected_signer: str | None = None,
