@@ -42,6 +42,9 @@ class AuthPassed:
     authenticated: bool = False
 
 
+_NOT_AUTHENTICATED = AuthPassed(())  # immutable: shared by every request without auth headers
+
+
 class Authenticator(Protocol):
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
                     origin: "Origin") -> AuthPassed | web.StreamResponse: ...
@@ -98,15 +101,24 @@ class ListenerHandler:
         self._logout_paths = frozenset(
             path for r in listener.rules if r.authenticate is not None and authenticator is not None
             for path in (r.authenticate.logout_path, r.authenticate.backchannel_logout_path) if path)
+        # Constant unless the scheme comes from X-Forwarded-Proto: built once, not per request.
+        self._origin = None if listener.trust_forwarded_proto else Origin(
+            self._scheme, self._port, secure_cookies=self._scheme == "https")
+        # A first rule without conditions (env-only mode: the default rule alone) matches
+        # every request: no RequestFacts needed.
+        first = self.table.rules[0] if self.table.rules else None
+        self._always = first.rule if first is not None and not first.tests else None
 
     def origin(self, request: web.BaseRequest) -> Origin:
+        if self._origin is not None:
+            return self._origin
         if self.listener.trust_forwarded_proto:
             # Behind a TLS-terminating proxy: it tells us what the browser used.
             proto = request.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip().lower()
             port = request.headers.get("X-Forwarded-Port", "443" if proto == "https" else "80")
             return Origin(proto if proto in ("http", "https") else "https", port.split(",")[0].strip(),
                           secure_cookies=proto != "http")
-        return Origin(self._scheme, self._port, secure_cookies=self._scheme == "https")
+        raise AssertionError("unreachable: _origin is set unless forwarded proto is trusted")
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "TRACE":
@@ -127,6 +139,8 @@ class ListenerHandler:
             assert self.authenticator is not None
             return await self.authenticator.logout(request, self.origin(request))
 
+        if self._always is not None:
+            return await self.run_rule(request, self._always, xff)
         facts = RequestFacts(
             host=host_for_rules(headers.get("Host")),
             path=request.path,
@@ -141,7 +155,7 @@ class ListenerHandler:
         return await self.run_rule(request, rule, xff)
 
     async def run_rule(self, request: web.BaseRequest, rule: Rule, xff: str | None) -> web.StreamResponse:
-        passed = AuthPassed(())
+        passed = _NOT_AUTHENTICATED
         origin: Origin | None = None
         if rule.authenticate is not None and self.authenticator is not None:
             origin = self.origin(request)
@@ -163,8 +177,9 @@ class ListenerHandler:
                 request, forwarded_for=f"{xff}, {peer}" if xff else peer, proto=origin.scheme,
                 port=origin.port, auth_headers=passed.headers,
                 websocket=request.headers.get("Upgrade", "").lower() == "websocket")
-            return await self.forwarder.forward(request, target, fwd_headers,
-                                                [("Set-Cookie", c) for c in passed.set_cookies])
+            return await self.forwarder.forward(
+                request, target, fwd_headers,
+                [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else ())
         if isinstance(action, FixedResponseAction):
             resp = web.Response(status=action.status, text=action.body,
                                 content_type=action.content_type or "text/plain")

@@ -31,7 +31,7 @@ from albauth.config.model import AuthenticateConfig
 from albauth.errors import SERVER, alb_error_response
 from albauth.listener import AuthPassed, Origin
 from albauth.ops.metrics import Metrics
-from albauth.session.cookies import CookiePolicy, SessionTooLarge, expire, shard_indices
+from albauth.session.cookies import CookiePolicy, SessionTooLarge, expire, session_shards, shard_indices
 from albauth.session.model import Session, binding_for, new_sid
 from albauth.session.store import SessionInvalid, SessionStore
 
@@ -103,7 +103,10 @@ class AuthenticateAction:
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
                     origin: Origin) -> AuthPassed | web.StreamResponse:
         bound = self._bound[config]
-        cookies = request.cookies
+        # Only the session's shards are read (load, and replace_shards after a refresh).
+        cookies = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
+        if cookies is None:
+            cookies = request.cookies
         invalid = False
         try:
             session = await self.store.load(cookies, config.session_cookie_name, bound.binding)

@@ -17,7 +17,7 @@ from email.utils import formatdate
 from functools import lru_cache
 
 __all__ = ["MAX_SET_COOKIE_LINE", "MAX_SHARDS", "CookiePolicy", "SessionTooLarge", "decode_value",
-           "encode_value", "expire", "replace_shards", "shard", "shard_indices", "unshard"]
+           "encode_value", "expire", "replace_shards", "session_shards", "shard", "shard_indices", "unshard"]
 
 MAX_SHARDS = 4
 # Counted over the whole `Set-Cookie: <value>` line, CRLF excluded.
@@ -94,6 +94,24 @@ def unshard(cookies: Mapping[str, str], name: str) -> str | None:
             break
         parts.append(part)
     return first if len(parts) == 1 else "".join(parts)
+
+
+def session_shards(cookie_header: str, name: str) -> dict[str, str] | None:
+    """`<name>-0..3` from a Cookie header, without parsing (and building Morsels for) every
+    other cookie the browser sends; None when the header has quoting, which only the full
+    parser (aiohttp's `request.cookies`) handles. Runs on every authenticated request."""
+    if '"' in cookie_header or "\\" in cookie_header:
+        return None
+    found: dict[str, str] = {}
+    if name not in cookie_header:
+        return found
+    names = _shard_names(name)
+    for part in cookie_header.split(";"):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key in names:
+            found[key] = value.strip()  # the last one wins, as in request.cookies
+    return found
 
 
 def shard_indices(cookies: Mapping[str, str], name: str) -> list[int]:
