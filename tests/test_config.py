@@ -841,3 +841,33 @@ def test_check_config_without_a_file_checks_the_environment() -> None:
 def test_check_config_on_a_missing_file_exits_2() -> None:
     result = run_albauth("check-config", str(REPO / "no-such-file.yaml"))
     assert result.returncode == 2 and "cannot read the file" in result.stderr
+
+
+# --- Unknown keys ------------------------------------------------------------------------
+
+def test_misspelt_alb_field_is_named_not_silently_defaulted() -> None:
+    """`SesionTimeout` must not quietly leave ALB's 7-day default in force."""
+    doc = with_rules(a_rule(actions=oidc_actions(SesionTimeout=60)))
+    error = refused(doc)
+    issue_at(error, "listeners[0].Rules[0].Actions[0].AuthenticateOidcConfig.SesionTimeout",
+             "unknown key", "SessionTimeout")
+
+
+@pytest.mark.parametrize("where, key", [
+    ("rule", "Prority"), ("listener", "DefaultAction"), ("condition", "PathPaternConfig"),
+    ("albauth", "sesion"),
+])
+def test_unknown_keys_are_reported_where_they_stand(where: str, key: str) -> None:
+    doc = with_rules(a_rule())
+    target = {"rule": doc["listeners"][0]["Rules"][0], "listener": doc["listeners"][0],
+              "condition": doc["listeners"][0]["Rules"][0]["Conditions"][0], "albauth": doc["albauth"]}[where]
+    target[key] = {}
+    path = {"rule": "listeners[0].Rules[0]", "listener": "listeners[0]",
+            "condition": "listeners[0].Rules[0].Conditions[0]", "albauth": "albauth"}[where]
+    issue_at(refused(doc), f"{path}.{key}", "unknown key")
+
+
+def test_fields_albauth_ignores_from_describe_output_are_accepted() -> None:
+    doc = with_rules({**a_rule(), "RuleArn": "arn:aws:elasticloadbalancing:...:listener-rule/app/x", "IsDefault": False})
+    doc["listeners"][0].update(ListenerArn="arn:aws:...", SslPolicy="ELBSecurityPolicy-2016-08")
+    assert load(doc).listeners[0].rules[0].priority == 10

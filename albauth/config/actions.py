@@ -33,6 +33,23 @@ _EXTRA_PARAM_KEY = re.compile(r"^[a-zA-Z0-9]+$")
 _METHOD = re.compile(r"^[A-Z_-]{1,40}$")
 _COGNITO_ARN = re.compile(
     r"^arn:aws[a-z-]*:cognito-idp:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):userpool/(?P<pool>[a-z0-9-]+_[A-Za-z0-9]+)$")
+# The keys ALB's API / CloudFormation define for each object; anything else is reported.
+_CONDITION_KEYS = frozenset({"Field", "Values", "HostHeaderConfig", "PathPatternConfig", "HttpHeaderConfig",
+                             "HttpRequestMethodConfig", "QueryStringConfig", "SourceIpConfig"})
+_VALUES_KEYS = frozenset({"Values"})
+_HEADER_KEYS = frozenset({"HttpHeaderName", "Values"})
+_QUERY_PAIR_KEYS = frozenset({"Key", "Value"})
+_ACTION_KEYS = frozenset({"Type", "Order", "TargetGroupArn", "ForwardConfig", "FixedResponseConfig",
+                          "RedirectConfig", "AuthenticateOidcConfig", "AuthenticateCognitoConfig", "albauth"})
+_FORWARD_KEYS = frozenset({"TargetGroups", "TargetGroupStickinessConfig"})
+_WEIGHTED_KEYS = frozenset({"TargetGroupArn", "Weight"})
+_FIXED_KEYS = frozenset({"StatusCode", "ContentType", "MessageBody"})
+_REDIRECT_KEYS = frozenset({"Protocol", "Port", "Host", "Path", "Query", "StatusCode"})
+_COMMON_AUTH_KEYS = frozenset({"SessionCookieName", "Scope", "SessionTimeout", "AuthenticationRequestExtraParams",
+                               "OnUnauthenticatedRequest"})
+_OIDC_KEYS = _COMMON_AUTH_KEYS | {"Issuer", "AuthorizationEndpoint", "TokenEndpoint", "UserInfoEndpoint",
+                                  "ClientId", "ClientSecret", "UseExistingClientSecret"}
+_COGNITO_KEYS = _COMMON_AUTH_KEYS | {"UserPoolArn", "UserPoolClientId", "UserPoolDomain"}
 MAX_SESSION_TIMEOUT = 604800  # 7 days, ALB's default and maximum
 MAX_CONDITION_VALUES = 5  # per rule (ALB quota)
 
@@ -46,7 +63,7 @@ def parse_conditions(c: Checker, raw: Any, path: str) -> tuple[Condition, ...]:
     total_values = 0
     for i, item in enumerate(items):
         p = f"{path}[{i}]"
-        if not c.mapping(item, p):
+        if not c.mapping(item, p, known=_CONDITION_KEYS):
             continue
         field = item.get("Field")
         if field not in ("host-header", "path-pattern", "http-header", "http-request-method",
@@ -83,7 +100,7 @@ def _values(c: Checker, item: dict[str, Any], field: str, p: str) -> tuple[list[
     key = _CONFIG_KEY[field]
     cfg = item.get(key)
     if cfg is not None:
-        if not c.mapping(cfg, f"{p}.{key}"):
+        if not c.mapping(cfg, f"{p}.{key}", known=_VALUES_KEYS):
             return [], p
         vp = f"{p}.{key}.Values"
         return c.list_of(cfg.get("Values"), vp, required=True), vp
@@ -96,7 +113,7 @@ def _values(c: Checker, item: dict[str, Any], field: str, p: str) -> tuple[list[
 def _parse_condition(c: Checker, field: str, item: dict[str, Any], p: str) -> Condition | None:
     if field == "http-header":
         cfg = item.get("HttpHeaderConfig")
-        if not c.mapping(cfg, f"{p}.HttpHeaderConfig", required=True):
+        if not c.mapping(cfg, f"{p}.HttpHeaderConfig", required=True, known=_HEADER_KEYS):
             return None
         name = c.string(cfg.get("HttpHeaderName"), f"{p}.HttpHeaderConfig.HttpHeaderName", required=True)
         values = [c.string(v, f"{p}.HttpHeaderConfig.Values[{i}]", required=True)
@@ -110,12 +127,12 @@ def _parse_condition(c: Checker, field: str, item: dict[str, Any], p: str) -> Co
         return HttpHeaderCondition(name or "", tuple(v or "" for v in values))
     if field == "query-string":
         cfg = item.get("QueryStringConfig")
-        if not c.mapping(cfg, f"{p}.QueryStringConfig", required=True):
+        if not c.mapping(cfg, f"{p}.QueryStringConfig", required=True, known=_VALUES_KEYS):
             return None
         pairs = []
         for i, kv in enumerate(c.list_of(cfg.get("Values"), f"{p}.QueryStringConfig.Values", required=True)):
             kp = f"{p}.QueryStringConfig.Values[{i}]"
-            if not c.mapping(kv, kp):
+            if not c.mapping(kv, kp, known=_QUERY_PAIR_KEYS):
                 continue
             key = c.string(kv.get("Key"), f"{kp}.Key")
             value = c.string(kv.get("Value"), f"{kp}.Value", required=True)
@@ -164,7 +181,7 @@ def parse_actions(c: Checker, raw: Any, path: str, *, target_groups: dict[str, A
     typed: list[tuple[int, int, str, dict[str, Any]]] = []
     for i, item in enumerate(items):
         p = f"{path}[{i}]"
-        if not c.mapping(item, p):
+        if not c.mapping(item, p, known=_ACTION_KEYS):
             continue
         kind = item.get("Type")
         if kind not in TERMINAL_TYPES + AUTH_TYPES:
@@ -206,14 +223,14 @@ def _parse_forward(c: Checker, item: dict[str, Any], p: str,
     groups: list[WeightedTargetGroup] = []
     if item.get("ForwardConfig") is not None:
         fc = item["ForwardConfig"]
-        if not c.mapping(fc, f"{p}.ForwardConfig"):
+        if not c.mapping(fc, f"{p}.ForwardConfig", known=_FORWARD_KEYS):
             return None
         tgs = c.list_of(fc.get("TargetGroups"), f"{p}.ForwardConfig.TargetGroups", required=True)
         if len(tgs) > 5:
             c.issue(f"{p}.ForwardConfig.TargetGroups", "ALB allows at most 5 target groups per forward action")
         for i, tg in enumerate(tgs):
             tp = f"{p}.ForwardConfig.TargetGroups[{i}]"
-            if not c.mapping(tg, tp):
+            if not c.mapping(tg, tp, known=_WEIGHTED_KEYS):
                 continue
             name = c.string(tg.get("TargetGroupArn"), f"{tp}.TargetGroupArn", required=True)
             weight = c.integer(tg.get("Weight", 1), f"{tp}.Weight", 0, 999)
@@ -239,7 +256,7 @@ def _check_target_group(c: Checker, name: str, path: str, target_groups: dict[st
 
 def _parse_fixed(c: Checker, item: dict[str, Any], p: str) -> FixedResponseAction | None:
     cfg = item.get("FixedResponseConfig")
-    if not c.mapping(cfg, f"{p}.FixedResponseConfig", required=True):
+    if not c.mapping(cfg, f"{p}.FixedResponseConfig", required=True, known=_FIXED_KEYS):
         return None
     status = c.string(cfg.get("StatusCode"), f"{p}.FixedResponseConfig.StatusCode", required=True)
     if status is not None and not re.fullmatch(r"[245]\d\d", status):
@@ -257,7 +274,7 @@ def _parse_fixed(c: Checker, item: dict[str, Any], p: str) -> FixedResponseActio
 def _parse_redirect(c: Checker, item: dict[str, Any], p: str) -> RedirectAction | None:
     cfg = item.get("RedirectConfig")
     rp = f"{p}.RedirectConfig"
-    if not c.mapping(cfg, rp, required=True):
+    if not c.mapping(cfg, rp, required=True, known=_REDIRECT_KEYS):
         return None
     protocol = c.string(cfg.get("Protocol", "#{protocol}"), f"{rp}.Protocol") or "#{protocol}"
     if protocol not in ("HTTP", "HTTPS", "#{protocol}"):
@@ -365,7 +382,7 @@ def _logout_paths(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any])
 def parse_oidc(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfig | None:
     cp = f"{p}.AuthenticateOidcConfig"
     cfg = item.get("AuthenticateOidcConfig")
-    if not c.mapping(cfg, cp, required=True):
+    if not c.mapping(cfg, cp, required=True, known=_OIDC_KEYS):
         return None
     issuer = c.url(cfg.get("Issuer"), f"{cp}.Issuer", required=True)
     endpoints = {key: c.url(cfg.get(field), f"{cp}.{field}")
@@ -398,7 +415,7 @@ def cognito_endpoints(region: str, pool_id: str, domain: str) -> dict[str, str]:
 def parse_cognito(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfig | None:
     cp = f"{p}.AuthenticateCognitoConfig"
     cfg = item.get("AuthenticateCognitoConfig")
-    if not c.mapping(cfg, cp, required=True):
+    if not c.mapping(cfg, cp, required=True, known=_COGNITO_KEYS):
         return None
     arn = c.string(cfg.get("UserPoolArn"), f"{cp}.UserPoolArn", required=True)
     client_id = c.string(cfg.get("UserPoolClientId"), f"{cp}.UserPoolClientId", required=True)

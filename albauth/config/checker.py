@@ -20,7 +20,10 @@ class Checker:
         if self.issues:
             raise ConfigError(self.issues)
 
-    def mapping(self, value: Any, path: str, *, required: bool = False) -> bool:
+    def mapping(self, value: Any, path: str, *, required: bool = False,
+                known: frozenset[str] | None = None) -> bool:
+        """True for a mapping; with `known`, every other key is reported (a typo such as
+        `SesionTimeout` must not silently fall back to ALB's default)."""
         if value is None:
             if required:
                 self.issue(path, "is required")
@@ -28,6 +31,10 @@ class Checker:
         if not isinstance(value, dict):
             self.issue(path, f"must be a mapping (got {type(value).__name__})")
             return False
+        if known is not None:
+            for key in value:
+                if key not in known:
+                    self.issue(f"{path}.{key}", f"unknown key (expected one of: {', '.join(sorted(known))})")
         return True
 
     def list_of(self, value: Any, path: str, *, required: bool = False) -> list[Any]:

@@ -94,7 +94,8 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
 
 def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
     own = doc.get("albauth") or {}
-    if not c.mapping(own, "albauth"):
+    if not c.mapping(own, "albauth", known=frozenset({"admin_listen", "log_level", "session", "signing",
+                                                      "proxy", "target_groups"})):
         own = {}
     target_groups = _parse_target_groups(c, own.get("target_groups") or {})
     listeners = []
@@ -146,8 +147,16 @@ def _parse_target_groups(c: Checker, raw: Any) -> dict[str, TargetGroup]:
     return out
 
 
+# ALB's own listener and rule fields; those albauth has no use for (ARNs, SslPolicy, ...) are
+# accepted so describe-listeners / describe-rules output and CloudFormation paste as they are.
+_LISTENER_KEYS = frozenset({"Protocol", "Port", "DefaultActions", "Rules", "albauth", "LoadBalancerArn",
+                            "ListenerArn", "Certificates", "SslPolicy", "AlpnPolicy", "MutualAuthentication",
+                            "Tags"})
+_RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags"})
+
+
 def _parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, TargetGroup]) -> Listener | None:
-    if not c.mapping(raw, p):
+    if not c.mapping(raw, p, known=_LISTENER_KEYS):
         return None
     protocol = raw.get("Protocol", "HTTP")
     if protocol not in ("HTTP", "HTTPS"):
@@ -184,7 +193,7 @@ def _parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Targe
     default_rule: Rule | None = None
     for i, rr in enumerate(c.list_of(raw.get("Rules"), f"{p}.Rules")):
         rp = f"{p}.Rules[{i}]"
-        if not c.mapping(rr, rp):
+        if not c.mapping(rr, rp, known=_RULE_KEYS):
             continue
         # describe-rules output: Priority is a string, "default" marks the default rule.
         prio_raw = rr.get("Priority")
@@ -242,7 +251,7 @@ def parse_secrets(c: Checker, raw: Any, path: str) -> tuple[str, ...]:
 
 
 def parse_session(c: Checker, raw: Any, p: str) -> SessionSettings:
-    if not c.mapping(raw, p):
+    if not c.mapping(raw, p, known=frozenset({"store", "redis_url", "secrets", "key_prefix"})):
         return SessionSettings()
     store = str(raw.get("store", "cookie"))
     redis_url = raw.get("redis_url")
@@ -260,7 +269,8 @@ def parse_session(c: Checker, raw: Any, p: str) -> SessionSettings:
 
 def _parse_signing(c: Checker, raw: Any) -> SigningSettings:
     p = "albauth.signing"
-    if not c.mapping(raw, p):
+    if not c.mapping(raw, p, known=frozenset({"key_file", "signer_arn", "region", "account", "encoding",
+                                              "lifetime", "reuse_seconds"})):
         return SigningSettings()
     encoding = raw.get("encoding", "alb")
     if encoding not in ("alb", "standard"):
@@ -282,7 +292,8 @@ def _parse_signing(c: Checker, raw: Any) -> SigningSettings:
 
 def _parse_proxy(c: Checker, raw: Any) -> ProxySettings:
     p = "albauth.proxy"
-    if not c.mapping(raw, p):
+    if not c.mapping(raw, p, known=frozenset({"connect_timeout", "idle_timeout", "strip_oidc_headers_everywhere",
+                                              "expose_error_reason"})):
         return ProxySettings()
     return ProxySettings(
         connect_timeout=c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0,
