@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from albauth import __version__
 from albauth.config.errors import ConfigError
@@ -202,7 +202,7 @@ def _redis_command(args: argparse.Namespace) -> int:
 def _when(t: float) -> str:
     import datetime
 
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _sessions_list(store, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

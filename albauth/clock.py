@@ -4,7 +4,7 @@ session timeouts and token expiry without sleeping."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], float]
 

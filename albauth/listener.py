@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from aiohttp import web
 from yarl import URL
@@ -47,11 +48,11 @@ _NOT_AUTHENTICATED = AuthPassed(())  # immutable: shared by every request withou
 
 class Authenticator(Protocol):
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
-                    origin: "Origin") -> AuthPassed | web.StreamResponse: ...
+                    origin: Origin) -> AuthPassed | web.StreamResponse: ...
 
-    async def callback(self, request: web.BaseRequest, origin: "Origin") -> web.StreamResponse: ...
+    async def callback(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse: ...
 
-    async def logout(self, request: web.BaseRequest, origin: "Origin") -> web.StreamResponse: ...
+    async def logout(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse: ...
 
 
 @dataclass(frozen=True)

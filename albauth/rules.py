@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 from urllib.parse import unquote_plus
 
 from albauth.config.model import (

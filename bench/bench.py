@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 BENCH = Path(__file__).resolve().parent
@@ -558,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         args.pin, args.wrk_cpu, args.proxy_cpu, args.side_cpu = "none", "none", None, None
 
     started = time.monotonic()
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     facts = machine_facts()
     workdir = Path(tempfile.mkdtemp(prefix="albauth-bench-"))
     procs = Processes(workdir)

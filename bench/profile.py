@@ -71,7 +71,7 @@ def main() -> int:
     pyspy = shutil.which("py-spy") or str(Path(B.PY).parent / "py-spy")
     workdir = Path(tempfile.mkdtemp(prefix="albauth-profile-"))
     procs = B.Processes(workdir)
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     name = f"profile-{a.scenario}{'-' + a.patch.stem if a.patch else ''}-{stamp}"
     out_dir = B.BENCH / "results"
     out_dir.mkdir(exist_ok=True)

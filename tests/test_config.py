@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
+from foundation_helpers import REPO, config_error, run_albauth, settings_from_yaml
 
 from albauth.config.env import load_env
 from albauth.config.errors import ConfigError, ConfigIssue
 from albauth.config.model import FixedResponseAction, ForwardAction, RedirectAction, Settings
-from foundation_helpers import REPO, config_error, run_albauth, settings_from_yaml
 
 FILE = "test.yaml"
 SECRET = "x" * 32
@@ -868,6 +868,7 @@ def test_unknown_keys_are_reported_where_they_stand(where: str, key: str) -> Non
 
 
 def test_fields_albauth_ignores_from_describe_output_are_accepted() -> None:
-    doc = with_rules({**a_rule(), "RuleArn": "arn:aws:elasticloadbalancing:...:listener-rule/app/x", "IsDefault": False})
+    arn = "arn:aws:elasticloadbalancing:...:listener-rule/app/x"
+    doc = with_rules({**a_rule(), "RuleArn": arn, "IsDefault": False})
     doc["listeners"][0].update(ListenerArn="arn:aws:...", SslPolicy="ELBSecurityPolicy-2016-08")
     assert load(doc).listeners[0].rules[0].priority == 10

@@ -16,12 +16,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from foundation_helpers import REPO, run_albauth
 
 from albauth.config.errors import ConfigError
 from albauth.config.load import load_file
 from albauth.config.model import FixedResponseAction, ForwardAction, RedirectAction, Rule
 from albauth.rules import RequestFacts, RuleTable, parse_query
-from foundation_helpers import REPO, run_albauth
 
 EXAMPLES = sorted((REPO / "config").glob("*.yaml"))
 SECRET = "example-session-secret-0123456789abcdef"
@@ -41,7 +41,7 @@ def tls_files(tmp_path_factory: Any) -> dict[str, str]:
     directory = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now)
             .not_valid_after(now + datetime.timedelta(days=1))

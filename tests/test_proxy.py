@@ -12,7 +12,6 @@ import dataclasses
 import gzip
 import hashlib
 import json
-import os
 import re
 import signal
 import time
@@ -24,9 +23,9 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import unused_port
+from foundation_helpers import TRACE_ROOT, ServeProcess, address, headers_of, proxy_settings, raw_http
 
 from albauth.config.model import TargetGroup
-from foundation_helpers import TRACE_ROOT, ServeProcess, address, headers_of, proxy_settings, raw_http
 
 
 def alb_page(status: int, reason: str) -> bytes:

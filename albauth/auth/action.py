@@ -13,8 +13,9 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable, Protocol
+from typing import Protocol
 from urllib.parse import quote
 
 from aiohttp import web

@@ -39,7 +39,7 @@ def session_secrets(settings: SessionSettings) -> tuple[str, ...]:
     return (generate_secret(),)
 
 
-def build_store(settings: SessionSettings, secrets: tuple[str, ...], clock: "Clock") -> SessionStore:
+def build_store(settings: SessionSettings, secrets: tuple[str, ...], clock: Clock) -> SessionStore:
     sealer = Sealer(secrets, "albauth session")
     if settings.store == "memory":
         return MemorySessionStore(sealer, clock)
@@ -68,13 +68,13 @@ def _shares_keys(settings: SigningSettings, store: SessionStore) -> bool:
     return not settings.key_file and isinstance(store, RedisSessionStore)
 
 
-def _shared_keyring(store: SessionStore, secrets: tuple[str, ...]) -> "SharedKeyRing":
+def _shared_keyring(store: SessionStore, secrets: tuple[str, ...]) -> SharedKeyRing:
     from albauth.signing.shared_keys import SharedKeyRing, key_sealer
 
     return SharedKeyRing(store, key_sealer(secrets))  # type: ignore[arg-type]
 
 
-def _start_soon(shared: "SharedKeyRing") -> None:
+def _start_soon(shared: SharedKeyRing) -> None:
     # Load the ring as soon as the loop runs, so the key endpoint serves it before the first
     # login; without a running loop, the first authenticated request loads it.
     try:
@@ -100,7 +100,7 @@ def signer_arn(settings: SigningSettings) -> str:
     return settings.signer_arn or default_signer_arn(settings.region, settings.account)
 
 
-def build_authenticator(runtime: "Runtime") -> AuthenticateAction:
+def build_authenticator(runtime: Runtime) -> AuthenticateAction:
     settings = runtime.settings
     secrets = session_secrets(settings.session)
     store = build_store(settings.session, secrets, runtime.clock)
@@ -147,7 +147,7 @@ def build_authenticator(runtime: "Runtime") -> AuthenticateAction:
     return action
 
 
-def _client_for(cfg: AuthenticateConfig, http: aiohttp.ClientSession, clock: "Clock") -> OidcClient:
+def _client_for(cfg: AuthenticateConfig, http: aiohttp.ClientSession, clock: Clock) -> OidcClient:
     return OidcClient(http, issuer=cfg.issuer, client_id=cfg.client_id, client_secret=cfg.client_secret,
                       client_auth=cfg.client_auth, authorization_endpoint=cfg.authorization_endpoint,
                       token_endpoint=cfg.token_endpoint, userinfo_endpoint=cfg.userinfo_endpoint,

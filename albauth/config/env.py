@@ -8,7 +8,8 @@ reported under the variable's name."""
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from albauth.config.actions import host_is_loopback
 from albauth.config.checker import Checker
@@ -37,7 +38,8 @@ VARIABLES: dict[str, str] = {
     "ALBAUTH_OIDC_PKCE": "true: send PKCE S256 (hardening; ALB does not)",
     "ALBAUTH_OIDC_NONCE": "true: send and check an OIDC nonce (hardening; ALB does not)",
     "ALBAUTH_LOGOUT_PATH": "opt-in logout route answered by albauth, e.g. /oauth2/logout (ALB has none)",
-    "ALBAUTH_POST_LOGOUT_REDIRECT_URI": "where the provider sends the user after logout (required with ALBAUTH_LOGOUT_PATH)",
+    "ALBAUTH_POST_LOGOUT_REDIRECT_URI":
+        "where the provider sends the user after logout (required with ALBAUTH_LOGOUT_PATH)",
     "ALBAUTH_BACKCHANNEL_LOGOUT_PATH": "opt-in OIDC Back-Channel Logout receiver, e.g. /oauth2/backchannel-logout",
     "ALBAUTH_ON_UNAUTHENTICATED_REQUEST": "authenticate (default), deny or allow",
     "ALBAUTH_SESSION_TIMEOUT": "SessionTimeout in seconds, 1-604800 (default 604800)",

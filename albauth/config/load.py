@@ -18,7 +18,8 @@ Layout (ALB's shapes under `listeners`, albauth's own settings under `albauth`):
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -54,7 +55,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     return loader.construct_mapping(node)  # type: ignore[arg-type]
 
 
-_Loader.add_multi_constructor("!", lambda l, s, n: _intrinsic(l, s, n))
+_Loader.add_multi_constructor("!", _intrinsic)
 
 
 def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,10 +108,12 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
     seen: dict[tuple[str, int], int] = {}
     for i, lst in enumerate(listeners):
         if (lst.address, lst.port) in seen:
-            c.issue(f"listeners[{i}].Port", f"port {lst.port} is already used by listeners[{seen[(lst.address, lst.port)]}]")
+            other = seen[(lst.address, lst.port)]
+            c.issue(f"listeners[{i}].Port", f"port {lst.port} is already used by listeners[{other}]")
         seen[(lst.address, lst.port)] = i
     admin = own.get("admin_listen", "127.0.0.1:9901")
-    admin_listen = None if admin in (None, "", "off", False) else c.host_port(admin, "albauth.admin_listen", "127.0.0.1")
+    admin_listen = (None if admin in (None, "", "off", False)
+                    else c.host_port(admin, "albauth.admin_listen", "127.0.0.1"))
     return Settings(
         listeners=tuple(listeners),
         target_groups=target_groups,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 # --- Conditions (spec 7.2) -------------------------------------------------------------
 
@@ -44,14 +44,14 @@ class SourceIpCondition:
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 
-Condition = Union[
-    HostHeaderCondition,
-    PathPatternCondition,
-    HttpHeaderCondition,
-    HttpRequestMethodCondition,
-    QueryStringCondition,
-    SourceIpCondition,
-]
+Condition = (
+    HostHeaderCondition
+    | PathPatternCondition
+    | HttpHeaderCondition
+    | HttpRequestMethodCondition
+    | QueryStringCondition
+    | SourceIpCondition
+)
 
 # --- Actions (spec 7.3) ----------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class RedirectAction:
     status: int  # 301 | 302
 
 
-TerminalAction = Union[ForwardAction, FixedResponseAction, RedirectAction]
+TerminalAction = ForwardAction | FixedResponseAction | RedirectAction
 
 OnUnauthenticated = Literal["authenticate", "deny", "allow"]
 

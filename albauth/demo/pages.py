@@ -195,7 +195,8 @@ def _header_value(name: str, value: str) -> str:
     for pair in value.split(";"):
         cname, _, cvalue = pair.strip().partition("=")
         if cname:
-            parts.append(f'<span class="token">{escape(cname)} <span class="note-inline">({len(cvalue)} chars)</span></span>')
+            size = f'<span class="note-inline">({len(cvalue)} chars)</span>'
+            parts.append(f'<span class="token">{escape(cname)} {size}</span>')
     return "<br>".join(parts)
 
 

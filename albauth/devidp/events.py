@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 
 Endpoint = Literal["token", "userinfo", "authorize", "logout"]
 ClientAuth = Literal["client_secret_basic", "client_secret_post"]

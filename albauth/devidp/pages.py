@@ -7,8 +7,8 @@ a development provider, and the fastest way through the form is to read them off
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Iterable, Mapping
 
 from .settings import IdpUser
 

@@ -9,8 +9,8 @@ redirect: only what comes after a fixed host may be left fully open.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 # A `*` stands for part of one component: never '/', '?', '#' (it can't swallow a path
 # or a query) and never '@' (it can't turn `http://localhost:*` into

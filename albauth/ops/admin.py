@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from albauth.app import Runtime
 
 
-def build_admin_app(runtime: "Runtime") -> web.Application:
+def build_admin_app(runtime: Runtime) -> web.Application:
     app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ their own app or port (the `jwksUri` an app's verifier is pointed at).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-
-from albauth.errors import alb_error_body
 from alb.conftest import (  # noqa: F401  (fixtures)
     SECRET,
     Alb,
@@ -22,6 +20,8 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     upstream,
 )
 from session.redis_fixtures import RedisServer
+
+from albauth.errors import alb_error_body
 
 IDENTITY = ("x-amzn-oidc-identity", "x-amzn-oidc-accesstoken", "x-amzn-oidc-data")
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from session.helpers import BINDING, NAME, apply, make_session
+from session.redis_fixtures import RedisServer, unique_prefix
 
 from albauth.clock import FakeClock
 from albauth.session import CookiePolicy, Sealer, SessionInvalid
@@ -22,8 +24,6 @@ from albauth.session.redis_store import (
     SessionStoreUnavailable,
     digest,
 )
-from session.helpers import BINDING, NAME, apply, make_session
-from session.redis_fixtures import RedisServer, unique_prefix
 
 POLICY = CookiePolicy()
 WEEK = 604800
