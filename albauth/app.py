@@ -131,9 +131,10 @@ def _ssl_context(lst: Listener) -> ssl.SSLContext | None:
 
 
 def _bound_port(site: web.TCPSite, configured: int) -> int:
-    server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor for the bound port
-    if configured == 0 and server is not None and getattr(server, "sockets", None):
-        return int(server.sockets[0].getsockname()[1])
+    # aiohttp exposes no public accessor for the port a site bound to.
+    sockets = getattr(site._server, "sockets", None)
+    if configured == 0 and sockets:
+        return int(sockets[0].getsockname()[1])
     return configured
 
 

@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import quote
@@ -105,9 +105,8 @@ class AuthenticateAction:
                     origin: Origin) -> AuthPassed | web.StreamResponse:
         bound = self._bound[config]
         # Only the session's shards are read (load, and replace_shards after a refresh).
-        cookies = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
-        if cookies is None:
-            cookies = request.cookies
+        shards = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
+        cookies: Mapping[str, str] = request.cookies if shards is None else shards
         invalid = False
         try:
             session = await self.store.load(cookies, config.session_cookie_name, bound.binding)

@@ -116,15 +116,15 @@ def _parse_condition(c: Checker, field: str, item: dict[str, Any], p: str) -> Co
         if not c.mapping(cfg, f"{p}.HttpHeaderConfig", required=True, known=_HEADER_KEYS):
             return None
         name = c.string(cfg.get("HttpHeaderName"), f"{p}.HttpHeaderConfig.HttpHeaderName", required=True)
-        values = [c.string(v, f"{p}.HttpHeaderConfig.Values[{i}]", required=True)
-                  for i, v in enumerate(c.list_of(cfg.get("Values"), f"{p}.HttpHeaderConfig.Values", required=True))]
+        header_values = [c.string(v, f"{p}.HttpHeaderConfig.Values[{i}]", required=True) or "" for i, v in
+                         enumerate(c.list_of(cfg.get("Values"), f"{p}.HttpHeaderConfig.Values", required=True))]
         if name:
             if len(name) > 40 or "*" in name or "?" in name:
                 c.issue(f"{p}.HttpHeaderConfig.HttpHeaderName", "must be at most 40 characters, without wildcards")
             if name.lower() == "host":
                 c.issue(f"{p}.HttpHeaderConfig.HttpHeaderName", "cannot be Host: use a host-header condition")
-        _check_lengths(c, values, f"{p}.HttpHeaderConfig.Values", 128)
-        return HttpHeaderCondition(name or "", tuple(v or "" for v in values))
+        _check_lengths(c, header_values, f"{p}.HttpHeaderConfig.Values", 128)
+        return HttpHeaderCondition(name or "", tuple(header_values))
     if field == "query-string":
         cfg = item.get("QueryStringConfig")
         if not c.mapping(cfg, f"{p}.QueryStringConfig", required=True, known=_VALUES_KEYS):
@@ -165,7 +165,7 @@ def _parse_condition(c: Checker, field: str, item: dict[str, Any], p: str) -> Co
     return SourceIpCondition(tuple(nets))
 
 
-def _check_lengths(c: Checker, values: list[str | None], path: str, limit: int) -> None:
+def _check_lengths(c: Checker, values: list[str], path: str, limit: int) -> None:
     for i, v in enumerate(values):
         if v and len(v) > limit:
             c.issue(f"{path}[{i}]", f"is longer than {limit} characters")
@@ -385,7 +385,7 @@ def parse_oidc(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfig |
     if not c.mapping(cfg, cp, required=True, known=_OIDC_KEYS):
         return None
     issuer = c.url(cfg.get("Issuer"), f"{cp}.Issuer", required=True)
-    endpoints = {key: c.url(cfg.get(field), f"{cp}.{field}")
+    endpoints: dict[str, Any] = {key: c.url(cfg.get(field), f"{cp}.{field}")
                  for key, field in (("authorization_endpoint", "AuthorizationEndpoint"),
                                     ("token_endpoint", "TokenEndpoint"),
                                     ("userinfo_endpoint", "UserInfoEndpoint"))}
@@ -431,7 +431,7 @@ def parse_cognito(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfi
                       hint="ALB reads the app client's secret from Cognito itself; albauth cannot, so give it here")
     if not (m and client_id and domain and secret):
         return None
-    derived = cognito_endpoints(m["region"], m["pool"], domain)
+    derived: dict[str, Any] = cognito_endpoints(m["region"], m["pool"], domain)
     # Local stand-ins (cognito-local, the built-in provider) override the derived URLs.
     for key in ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint"):
         override = ext_raw.get(key) if isinstance(ext_raw, dict) else None

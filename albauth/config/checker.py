@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from albauth.config.errors import ConfigError, ConfigIssue
@@ -21,7 +21,7 @@ class Checker:
             raise ConfigError(self.issues)
 
     def mapping(self, value: Any, path: str, *, required: bool = False,
-                known: frozenset[str] | None = None) -> bool:
+                known: frozenset[str] | None = None) -> TypeGuard[dict[str, Any]]:
         """True for a mapping; with `known`, every other key is reported (a typo such as
         `SesionTimeout` must not silently fall back to ALB's default)."""
         if value is None:

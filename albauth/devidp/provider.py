@@ -114,7 +114,7 @@ class DevIdP:
         query = parse_qs(urlsplit(response.headers.get("Location", "")).query)
         if "code" not in query:
             raise ValueError(f"no code issued: {query.get('error_description') or query.get('error')}")
-        return query["code"][0]
+        return str(query["code"][0])
 
 
 IDP_KEY: web.AppKey[DevIdP] = web.AppKey("albauth.devidp", DevIdP)
