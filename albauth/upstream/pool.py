@@ -1,0 +1,126 @@
+"""Keep-alive connections per target origin (scheme, host, port).
+
+Idle connections are kept newest last and reused newest first (the oldest is the likeliest
+to have been closed by the target); at most `max_idle` per origin, each closed after
+`idle_timeout` unused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+
+from yarl import URL
+
+from albauth.upstream.errors import TargetTimeout, TargetUnreachable
+from albauth.upstream.protocol import Connection
+
+
+class Origin:
+    """One target origin: where to connect and its idle connections."""
+
+    __slots__ = ("host", "port", "ssl", "host_header", "base", "idle")
+
+    def __init__(self, target: URL, ssl_context: ssl.SSLContext | None) -> None:
+        assert target.host is not None
+        self.host = target.host
+        self.port = target.port or (443 if target.scheme == "https" else 80)
+        self.ssl = ssl_context
+        host = target.raw_host or self.host
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal (RFC 9110 7.2 uses the URI's authority form)
+        self.host_header = host if target.is_default_port() else f"{host}:{self.port}"
+        self.base = str(target.origin())  # "scheme://host:port", to rebuild a URL for WebSockets
+        self.idle: deque[Connection] = deque()
+
+
+class Pool:
+    def __init__(self, *, connect_timeout: float, idle_timeout: float, max_idle: int) -> None:
+        self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
+        self.max_idle = max_idle
+        self._origins: dict[URL, Origin] = {}
+        self._by_key: dict[tuple[str, str, int], Origin] = {}
+        self._ssl: ssl.SSLContext | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    def origin(self, target: URL) -> Origin:
+        """The pool's origin for a target URL (targets are a handful of URL objects)."""
+        origin = self._origins.get(target)
+        if origin is None:
+            key = (target.scheme, target.host or "", target.port or 0)
+            origin = self._by_key.get(key)
+            if origin is None:
+                origin = self._by_key[key] = Origin(target, self._ssl_context() if target.scheme == "https" else None)
+            self._origins[target] = origin
+        return origin
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        # Verified against the system's CAs, as aiohttp's client did by default.
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return self._ssl
+
+    async def acquire(self, origin: Origin) -> Connection:
+        idle = origin.idle
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return await self._connect(origin)
+
+    def release(self, conn: Connection) -> None:
+        """Back to the pool if the exchange left it reusable, closed otherwise."""
+        if not conn.finish():
+            return
+        origin = conn.origin
+        assert isinstance(origin, Origin)
+        if self._closed or len(origin.idle) >= self.max_idle:
+            conn.close()
+            return
+        loop = asyncio.get_running_loop()
+        conn.idle_since = loop.time()
+        origin.idle.append(conn)
+        if self._sweeper is None:
+            self._sweeper = loop.call_at(conn.idle_since + self.idle_timeout, self._sweep)
+
+    async def _connect(self, origin: Origin) -> Connection:
+        if self._closed:
+            raise TargetUnreachable("the forwarder is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, conn = await loop.create_connection(
+                    lambda: Connection(loop, self.idle_timeout, origin), origin.host, origin.port,
+                    ssl=origin.ssl, server_hostname=origin.host if origin.ssl is not None else None)
+        except TimeoutError:
+            raise TargetTimeout(f"no connection to {origin.base} within {self.connect_timeout:g} s") from None
+        except OSError as exc:  # refused, unreachable, DNS (gaierror), TLS (SSLError)
+            raise TargetUnreachable(f"cannot connect to {origin.base}: {exc!r}") from exc
+        return conn
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        now = asyncio.get_running_loop().time()
+        expired = now - self.idle_timeout
+        next_due: float | None = None
+        for origin in self._by_key.values():
+            idle = origin.idle
+            while idle and (idle[0].closed or idle[0].idle_since <= expired):
+                idle.popleft().close()
+            if idle:
+                due = idle[0].idle_since + self.idle_timeout
+                next_due = due if next_due is None else min(next_due, due)
+        if next_due is not None:
+            self._sweeper = asyncio.get_running_loop().call_at(next_due, self._sweep)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for origin in self._by_key.values():
+            while origin.idle:
+                origin.idle.pop().close()
