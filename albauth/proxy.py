@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import aiohttp
 from aiohttp import WSMsgType, web
@@ -18,6 +18,7 @@ from yarl import URL
 
 from albauth.config.model import ProxySettings
 from albauth.errors import alb_error_response
+from albauth.upstream import Connection, MalformedRequestHead, TargetTimeout, UpstreamClient, UpstreamError
 
 log = logging.getLogger("albauth.proxy")
 
@@ -83,31 +84,33 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     return out
 
 
-def _response_headers(upstream: CIMultiDictProxy[str],
-                      extra: Iterable[tuple[str, str]]) -> CIMultiDict[str]:
-    extra_hop = connection_tokens(upstream)
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, value in upstream.items():
+def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], out: CIMultiDict[str]) -> None:
+    """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
+    extra_hop = frozenset(t.strip().lower() for v in upstream.connection for t in v.split(","))
+    for name, value in upstream.headers:
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in extra_hop or lower == "content-length":
+        if lower in HOP_BY_HOP or lower == "content-length" or lower in extra_hop:
             continue
         out.add(name, value)
     for name, value in extra:
         out.add(name, value)
-    return out
 
 
 class Forwarder:
-    """Owns the pooled client; one per process."""
+    """Owns the pooled upstream clients; one per process. HTTP goes through albauth's own
+    HTTP/1.1 client (`albauth.upstream`); WebSocket upgrades through aiohttp's."""
 
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
+        self.upstream = UpstreamClient(connect_timeout=settings.connect_timeout,
+                                       idle_timeout=settings.idle_timeout)
         self._client: aiohttp.ClientSession | None = None
         self._websockets: set[web.WebSocketResponse] = set()
         self._stopping = False
 
     @property
     def client(self) -> aiohttp.ClientSession:
+        """aiohttp's client, for WebSocket upgrades only."""
         if self._client is None:
             connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=self.settings.idle_timeout,
                                              ttl_dns_cache=60, enable_cleanup_closed=True)
@@ -130,15 +133,17 @@ class Forwarder:
                                for ws in list(self._websockets)), return_exceptions=True)
 
     async def close(self) -> None:
+        self.upstream.close()
         if self._client is not None:
             await self._client.close()
             self._client = None
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
                       response_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
-        # The request-target is passed on exactly as the client sent it (ALB does not rewrite).
-        url = URL(str(target.origin()) + request.raw_path, encoded=True)
+        origin = self.upstream.pool.origin(target)
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            # The request-target is passed on exactly as the client sent it (ALB does not rewrite).
+            url = URL(origin.base + request.raw_path, encoded=True)
             return await self._websocket(request, url, headers, response_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
@@ -148,62 +153,68 @@ class Forwarder:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             headers.popall("Expect", None)
         try:
-            upstream = await self.client.request(
-                request.method, url, headers=headers, data=body, allow_redirects=False,
-                compress=None, chunked=None,
-            )
-        except asyncio.TimeoutError:
-            log.warning("target %s timed out", target)
+            upstream = await self.upstream.send(origin, request.method, request.raw_path, headers, body)
+        except TargetTimeout as exc:
+            log.warning("target %s timed out: %s", target, exc)
             return alb_error_response(504)
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
-                aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
-            log.warning("target %s failed: %s", target, exc.__class__.__name__)
+        except UpstreamError as exc:
+            log.warning("target %s failed: %s: %s", target, exc.__class__.__name__, exc)
             return alb_error_response(502)
-        except aiohttp.ClientError as exc:
-            log.warning("target %s answered badly: %s", target, exc)
-            return alb_error_response(502)
-        try:
-            return await self._relay(request, upstream, response_headers)
-        finally:
-            upstream.release()
-
-    async def _relay(self, request: web.BaseRequest, upstream: aiohttp.ClientResponse,
-                     extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
-        headers = _response_headers(upstream.headers, extra)
-        length = upstream.content_length
-        no_body = request.method == "HEAD" or upstream.status in (204, 304) or 100 <= upstream.status < 200
+        except MalformedRequestHead:
+            return alb_error_response(400)
+        status, length = upstream.status, upstream.content_length
+        no_body = request.method == "HEAD" or status in (204, 304)
         if no_body or (length is not None and length <= _SMALL_BODY):
-            try:
-                body = b"" if no_body else await upstream.read()
-            except asyncio.TimeoutError:
-                return alb_error_response(504)
-            except aiohttp.ClientError:
-                return alb_error_response(502)
-            resp = web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=body)
-            if no_body and length is not None:
-                resp.headers["Content-Length"] = str(length)
-            return resp
-        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
-        if length is not None:
-            resp.content_length = length
+            return await self._relay_whole(upstream, response_headers, no_body)
+        try:
+            return await self._relay_stream(request, upstream, response_headers)
+        finally:
+            self.upstream.release(upstream)
+
+    async def _relay_whole(self, upstream: Connection, extra: Sequence[tuple[str, str]],
+                           no_body: bool) -> web.StreamResponse:
+        """A small response of known length: read whole, sent in one write."""
+        try:
+            body = b"" if no_body else await upstream.read_all()
+        except TargetTimeout:
+            return alb_error_response(504)
+        except UpstreamError:
+            return alb_error_response(502)
+        finally:
+            # Back to the pool before our client has the response: the target is free sooner.
+            self.upstream.release(upstream)
+        resp = web.Response(status=upstream.status, reason=upstream.reason, body=body)
+        _response_headers(upstream, extra, resp.headers)
+        if no_body and upstream.content_length is not None:
+            resp.headers["Content-Length"] = str(upstream.content_length)
+        return resp
+
+    async def _relay_stream(self, request: web.BaseRequest, upstream: Connection,
+                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+        """Large or of unknown length: streamed, at the pace of the slower side."""
+        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        _response_headers(upstream, extra, resp.headers)
+        if upstream.content_length is not None:
+            resp.content_length = upstream.content_length
         else:
             resp.enable_chunked_encoding()
         try:
-            first = await upstream.content.readany()
-        except asyncio.TimeoutError:
+            first = await upstream.read_chunk()
+        except TargetTimeout:
             return alb_error_response(504)
-        except aiohttp.ClientError:
+        except UpstreamError:
             return alb_error_response(502)
         await resp.prepare(request)
         try:
             chunk = first
             while chunk:
                 await resp.write(chunk)
-                chunk = await upstream.content.readany()
-        except (asyncio.TimeoutError, aiohttp.ClientError, ConnectionResetError) as exc:
+                chunk = await upstream.read_chunk()
+        except (UpstreamError, ConnectionResetError) as exc:
             # Headers are gone already: all ALB can do is cut the connection.
             log.warning("target response broke off: %s", exc.__class__.__name__)
-            request.transport and request.transport.close()
+            if request.transport is not None:
+                request.transport.close()
             return resp
         await resp.write_eof()
         return resp
@@ -217,7 +228,7 @@ class Forwarder:
         try:
             upstream = await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
                                                     autoclose=False, autoping=False, max_msg_size=0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return alb_error_response(504)
         except aiohttp.WSServerHandshakeError as exc:
             return alb_error_response(502 if exc.status < 400 else exc.status)
