@@ -1,8 +1,8 @@
 """Keep-alive connections per target origin (scheme, host, port).
 
 Idle connections are kept newest last and reused newest first (the oldest is the likeliest
-to have been closed by the target); at most `max_idle` per origin, each closed after
-`idle_timeout` unused.
+to have been closed by the target); at most `max_idle` per origin, each closing itself
+after `idle_timeout` unused (its own timer, see `Connection._on_idle_timer`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
+from collections.abc import Callable
 
 from yarl import URL
 
@@ -35,6 +36,16 @@ class Origin:
         self.idle: deque[Connection] = deque()
 
 
+def _discarder(origin: Origin) -> Callable[[Connection], None]:
+    def discard(conn: Connection) -> None:
+        try:
+            origin.idle.remove(conn)
+        except ValueError:
+            pass  # not idle: in use, or popped already
+
+    return discard
+
+
 class Pool:
     def __init__(self, *, connect_timeout: float, idle_timeout: float, max_idle: int) -> None:
         self.connect_timeout = connect_timeout
@@ -43,7 +54,6 @@ class Pool:
         self._origins: dict[URL, Origin] = {}
         self._by_key: dict[tuple[str, str, int], Origin] = {}
         self._ssl: ssl.SSLContext | None = None
-        self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
 
     def origin(self, target: URL) -> Origin:
@@ -80,11 +90,7 @@ class Pool:
         if self._closed or len(origin.idle) >= self.max_idle:
             conn.close()
             return
-        loop = asyncio.get_running_loop()
-        conn.idle_since = loop.time()
-        origin.idle.append(conn)
-        if self._sweeper is None:
-            self._sweeper = loop.call_at(conn.idle_since + self.idle_timeout, self._sweep)
+        origin.idle.append(conn)  # the connection closes itself after idle_timeout unused
 
     async def _connect(self, origin: Origin) -> Connection:
         if self._closed:
@@ -93,7 +99,7 @@ class Pool:
         try:
             async with asyncio.timeout(self.connect_timeout):
                 _, conn = await loop.create_connection(
-                    lambda: Connection(loop, self.idle_timeout, origin), origin.host, origin.port,
+                    lambda: Connection(loop, self.idle_timeout, origin, _discarder(origin)), origin.host, origin.port,
                     ssl=origin.ssl, server_hostname=origin.host if origin.ssl is not None else None)
         except TimeoutError:
             raise TargetTimeout(f"no connection to {origin.base} within {self.connect_timeout:g} s") from None
@@ -101,26 +107,8 @@ class Pool:
             raise TargetUnreachable(f"cannot connect to {origin.base}: {exc!r}") from exc
         return conn
 
-    def _sweep(self) -> None:
-        self._sweeper = None
-        now = asyncio.get_running_loop().time()
-        expired = now - self.idle_timeout
-        next_due: float | None = None
-        for origin in self._by_key.values():
-            idle = origin.idle
-            while idle and (idle[0].closed or idle[0].idle_since <= expired):
-                idle.popleft().close()
-            if idle:
-                due = idle[0].idle_since + self.idle_timeout
-                next_due = due if next_due is None else min(next_due, due)
-        if next_due is not None:
-            self._sweeper = asyncio.get_running_loop().call_at(next_due, self._sweep)
-
     def close(self) -> None:
         self._closed = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
         for origin in self._by_key.values():
             while origin.idle:
                 origin.idle.pop().close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import cast
 
 import httptools
@@ -32,7 +33,7 @@ class Connection(asyncio.Protocol):
     """One exchange at a time: `begin` → `wait_head` → `read_all`/`read_chunk` → `finish`."""
 
     __slots__ = (
-        "_loop", "_idle_timeout", "transport", "_parser", "closed", "exchanges", "idle_since", "origin",
+        "_loop", "_idle_timeout", "transport", "_parser", "closed", "exchanges", "_discard", "origin",
         "_active", "_head_request", "status", "_reason", "headers", "content_length", "_chunked",
         "connection", "_head_size", "_raw_head", "_whole", "head_done", "complete", "keep_alive", "got_bytes",
         "request_sent",
@@ -40,15 +41,17 @@ class Connection(asyncio.Protocol):
         "_waiter", "_write_paused", "_drain_waiter", "_last_io", "_timer", "body_task",
     )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, idle_timeout: float, origin: object) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, idle_timeout: float, origin: object,
+                 discard: Callable[[Connection], None]) -> None:
         self._loop = loop
         self._idle_timeout = idle_timeout
         self.origin = origin  # the pool's key for this connection
+        self._discard = discard  # takes this connection out of the pool's idle list
         self.transport: asyncio.Transport | None = None
         self._parser: httptools.HttpResponseParser | None = None
         self.closed = False
         self.exchanges = 0  # > 1 once reused from the pool
-        self.idle_since = 0.0
+        self._last_io = loop.time()
         self._active = False
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -95,9 +98,7 @@ class Connection(asyncio.Protocol):
             self._parser = httptools.HttpResponseParser(self)
         assert self.transport is not None
         self.transport.write(data)
-        now = self._loop.time()
-        self._last_io = now
-        self._timer = self._loop.call_at(now + self._idle_timeout, self._on_idle_timer)
+        self._last_io = self._loop.time()
 
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.closed:
@@ -156,9 +157,6 @@ class Connection(asyncio.Protocol):
         if not self._active:
             return False  # finished already
         self._active = False
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         task = self.body_task
         if task is not None:
             self.body_task = None
@@ -169,7 +167,9 @@ class Connection(asyncio.Protocol):
         if reusable and self._head_request:
             # llhttp still waits for the Content-Length it was told about; start clean.
             self._parser = None
-        if not reusable:
+        if reusable:
+            self._last_io = self._loop.time()  # idle from now on
+        else:
             self.close()
         return reusable
 
@@ -199,27 +199,38 @@ class Connection(asyncio.Protocol):
                 waiter.set_result(None)
 
     def _on_idle_timer(self) -> None:
-        # One timer per exchange, re-armed lazily from the last I/O instead of being moved on
-        # every packet. Time spent paused for a slow client is not the target's idleness.
+        # One timer per connection, armed when it opens and re-armed lazily from the last
+        # I/O: no timer to create and cancel per request, none moved on every packet.
+        # In an exchange it is the idle (read) timeout; in the pool, the keep-alive timeout.
         self._timer = None
-        if not self._active or self.complete or self._exc is not None:
+        if self.closed:
             return
         now = self._loop.time()
-        if self._reading_paused:
-            self._last_io = now
+        if self._active and (self._reading_paused or self.complete or self._exc is not None):
+            self._last_io = now  # waiting on our client, not on the target
         deadline = self._last_io + self._idle_timeout
-        if now >= deadline:
+        if now < deadline:
+            self._timer = self._loop.call_at(deadline, self._on_idle_timer)
+        elif self._active:
             self.fail(TargetTimeout(f"no data from the target for {self._idle_timeout:g} s"))
         else:
-            self._timer = self._loop.call_at(deadline, self._on_idle_timer)
+            self.close()
+            self._discard(self)
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._last_io = self._loop.time()
+        self._timer = self._loop.call_at(self._last_io + self._idle_timeout, self._on_idle_timer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._active:
+            self._discard(self)  # the target closed it while it sat in the pool
         if self._active and not self.complete and self._exc is None:
             if self._until_eof:
                 # No Content-Length, not chunked: the body ends with the connection (RFC 9112 6.3).
