@@ -86,7 +86,8 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
 
 def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], out: CIMultiDict[str]) -> None:
     """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
-    extra_hop = frozenset(t.strip().lower() for v in upstream.connection for t in v.split(","))
+    extra_hop = frozenset(t.strip().lower() for v in upstream.connection for t in v.split(",")) \
+        if upstream.connection else frozenset()
     for name, value in upstream.headers:
         lower = name.lower()
         if lower in HOP_BY_HOP or lower == "content-length" or lower in extra_hop:
