@@ -114,13 +114,13 @@ class AuthenticateAction:
             session, invalid = None, True
         except Exception:  # a store that is down (Redis) fails closed
             log.exception("session store failed")
-            return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+            return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         mode = config.on_unauthenticated
         if session is None:
             if mode == "allow":
                 return AuthPassed(())
             if mode == "deny":
-                return self._error(401, "AuthInvalidCookie" if invalid else None,
+                return self.error_response(401, "AuthInvalidCookie" if invalid else None,
                                    ELB_AUTH_FAILURE if invalid else None)
             return await self._start_login(request, bound, origin)
         now = self.clock()
@@ -140,25 +140,25 @@ class AuthenticateAction:
                 log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
                 return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
             except SessionTooLarge:
-                return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+                return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
             except Exception:  # the store (lock, reload, save) is down: fail closed
                 log.exception("session store failed during refresh")
-                return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+                return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
             try:
                 set_cookies = await self.store.save(refreshed, config.session_cookie_name, cookies,
                                                     policy, now)
             except SessionTooLarge:
-                return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+                return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
             except Exception:
                 log.exception("session store failed")
-                return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+                return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
             session = refreshed
         if self.keys is not None:
             try:
                 await self.keys.ready()  # the shared key ring, loaded once (then no I/O)
             except Exception:
                 log.exception("signing keys unavailable")
-                return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+                return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
                           tuple(set_cookies), authenticated=True)
 
@@ -181,12 +181,12 @@ class AuthenticateAction:
         host = request.headers.get("Host")
         if not host:
             # ALB "was unable to generate a redirect URL" (HTTP/1.0 without Host).
-            return self._error(401, "AuthMissingHostHeader", ELB_AUTH_ERROR)
+            return self.error_response(401, "AuthMissingHostHeader", ELB_AUTH_ERROR)
         config = bound.config
         try:
             metadata = await bound.client.metadata()
         except IdPError as exc:
-            return self._error_from(exc)
+            return self.error_from(exc)
         redirect_uri = f"{origin.scheme}://{host}/oauth2/idpresponse"
         nonce = new_browser_nonce()
         verifier = secrets.token_urlsafe(48) if config.pkce else None
@@ -217,43 +217,43 @@ class AuthenticateAction:
         raw_state = query.get("state")
         # The checks in the spec's order (2.3): the nonce is checked before the code is spent.
         if not raw_state:
-            return self._error(401, "AuthMissingStateParam", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthMissingStateParam", ELB_AUTH_FAILURE)
         try:
             state = self.states.decode(raw_state)
         except InvalidState:
-            return self._error(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
         cookie_nonce = request.cookies.get(NONCE_COOKIE)
         if not cookie_nonce:
-            return self._error(401, "AuthMissingAWSALBAuthNonce", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthMissingAWSALBAuthNonce", ELB_AUTH_FAILURE)
         if not hmac.compare_digest(cookie_nonce.encode(), state.nonce.encode()):
-            return self._error(401, "AuthInvalidAWSALBAuthNonce", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthInvalidAWSALBAuthNonce", ELB_AUTH_FAILURE)
         now = self.clock()
         if not 0 <= now - state.created_at <= LOGIN_WINDOW:
-            return self._error(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
         if "error" in query:
             log.info("provider returned error=%s to the callback", query.get("error", "")[:64])
-            return self._error(561, "AuthIdPError", ELB_AUTH_FAILURE)
+            return self.error_response(561, "AuthIdPError", ELB_AUTH_FAILURE)
         code = query.get("code")
         if not code:
-            return self._error(401, "AuthMissingCodeParam", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthMissingCodeParam", ELB_AUTH_FAILURE)
         bound = self._by_binding.get(state.binding)
         if bound is None:  # the config changed since the login started
-            return self._error(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
+            return self.error_response(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
         started = time.perf_counter()
         try:
             session = await self._login(bound, code, state, now)
         except IdPError as exc:
             self.metrics.auth_latency.observe(time.perf_counter() - started)
-            return self._error_from(exc)
+            return self.error_from(exc)
         self.metrics.auth_latency.observe(time.perf_counter() - started)
         try:
             cookies = await self.store.save(session, bound.config.session_cookie_name, request.cookies,
                                             self._cookie_policy(request, origin), now)
         except SessionTooLarge:
-            return self._error(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+            return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
         except Exception:
             log.exception("session store failed")
-            return self._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+            return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         self.metrics.count("ELBAuthSuccess")
         resp = web.Response(status=302, headers={"Location": state.original_uri, "Server": SERVER})
         for cookie in cookies:
@@ -284,10 +284,10 @@ class AuthenticateAction:
         # ALB adds SameSite=None "with CORS requests"; an Origin header is the sign of one.
         return CookiePolicy(secure=origin.secure_cookies, same_site_none="Origin" in request.headers)
 
-    def _error_from(self, exc: IdPError) -> web.Response:
-        return self._error(exc.status, exc.error_reason, exc.metric)
+    def error_from(self, exc: IdPError) -> web.Response:
+        return self.error_response(exc.status, exc.error_reason, exc.metric)
 
-    def _error(self, status: int, error_reason: str | None, metric: str | None) -> web.Response:
+    def error_response(self, status: int, error_reason: str | None, metric: str | None) -> web.Response:
         if metric:
             self.metrics.count(metric)
         if error_reason:

@@ -99,7 +99,7 @@ async def validate_logout_token(client: OidcClient, token: str, *, now: float,
                                  "the signature cannot be checked")
     try:
         # The client's JWKS cache (refetched once on an unknown kid), as for ID tokens.
-        await client._verify_signature(token, jwks_uri)
+        await client.verify_signature(token, jwks_uri)
     except IdPError as exc:
         raise InvalidLogoutToken(str(exc).replace("ID token", "logout token")) from None
     _check_claims(claims, issuer=client.issuer, client_id=client.client_id, now=now, leeway=leeway)
@@ -156,10 +156,5 @@ async def revoke(store: SessionStore, binding: str, *, sub: str | None,
         mine = [r.sid for r in await store.records(sids) if r.binding == binding]
         return await store.revoke_sids(mine)
     assert isinstance(store, MemorySessionStore)
-    entries = store._entries  # in-process sessions: no index to go through
-    ended = [sid for sid, (s, _) in entries.items()
-             if s.binding == binding and (sub is None or s.sub == sub)
-             and (idp_sid is None or s.idp_sid == idp_sid)]
-    for sid in ended:
-        del entries[sid]
-    return len(ended)
+    return store.revoke_matching(lambda s: s.binding == binding and (sub is None or s.sub == sub)
+                                 and (idp_sid is None or s.idp_sid == idp_sid))

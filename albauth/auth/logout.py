@@ -43,13 +43,13 @@ async def logout(action: AuthenticateAction, request: web.BaseRequest, bound: Bo
         session = None
     except Exception:
         log.exception("session store failed")
-        return action._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+        return action.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
     if session is not None:
         try:
             await action.store.delete(session)
         except Exception:  # the user asked to be logged out: never pretend it happened
             log.exception("session store failed")
-            return action._error(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+            return action.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         log.info("logout: session ended for sub=%s", session.sub)
     resp = web.Response(status=302, headers={"Location": await provider_logout_url(bound),
                                              "Server": SERVER, "Cache-Control": "no-store"})

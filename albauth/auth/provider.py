@@ -396,7 +396,7 @@ class OidcClient:
             check_algorithm(header)
             jwks_uri = (await self.metadata()).jwks_uri
             if jwks_uri is not None:
-                await self._verify_signature(id_token, jwks_uri)
+                await self.verify_signature(id_token, jwks_uri)
             check_claims(claims, issuer=self.issuer, client_id=self.client_id,
                          now=self._clock(), nonce=nonce)
         except ValueError as exc:
@@ -407,7 +407,7 @@ class OidcClient:
             raise
         return claims
 
-    async def _verify_signature(self, id_token: str, jwks_uri: str) -> None:
+    async def verify_signature(self, id_token: str, jwks_uri: str) -> None:
         version, keys, fresh = await self._signing_keys(jwks_uri)
         try:
             verify_signature(id_token, keys)

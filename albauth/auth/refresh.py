@@ -167,5 +167,4 @@ class RedisRefresh:
 
     async def _command(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
         # Through the store's pool and its failure mapping (SessionStoreUnavailable).
-        store = self.store
-        return await store._call(lambda: fn(store._redis()))
+        return await self.store.execute(fn)

@@ -6,7 +6,7 @@ cookie store is revocation (`delete`), ALB's missing logout (spec 3.2, "better")
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from albauth.clock import Clock, system_clock
 from albauth.session.cookies import (
@@ -74,6 +74,13 @@ class MemorySessionStore:
 
     async def delete(self, session: Session) -> None:
         self._entries.pop(session.sid, None)
+
+    def revoke_matching(self, matches: Callable[[Session], bool]) -> int:
+        """End every session `matches` selects (back-channel logout); how many ended."""
+        ended = [sid for sid, (session, _) in self._entries.items() if matches(session)]
+        for sid in ended:
+            del self._entries[sid]
+        return len(ended)
 
     async def close(self) -> None:
         self._entries.clear()

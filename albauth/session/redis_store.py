@@ -456,6 +456,11 @@ class RedisSessionStore:
             self._loop = loop
         return self._client
 
+    async def execute(self, command: Callable[[Client], Awaitable[T]]) -> T:
+        """Run commands on this store's pool with its failure mapping (SessionStoreUnavailable):
+        for the other shared state that lives beside the sessions (refresh locks, signing keys)."""
+        return await self._call(lambda: command(self._redis()))
+
     async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
         try:
             async with asyncio.timeout(self._wait_timeout):

@@ -120,8 +120,7 @@ class _Redis:
         self.key = f"{store.key_prefix}signing-keys"
 
     async def __call__(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
-        store = self.store
-        return await store._call(lambda: fn(store._redis()))
+        return await self.store.execute(fn)
 
 
 async def load_keys(store: RedisSessionStore, sealer: Sealer) -> list[StoredKey]:
