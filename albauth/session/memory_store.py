@@ -11,14 +11,12 @@ from collections.abc import Callable, Mapping
 from albauth.clock import Clock, system_clock
 from albauth.session.cookies import (
     CookiePolicy,
-    decode_value,
     encode_value,
     replace_shards,
-    unshard,
 )
 from albauth.session.model import Session
-from albauth.session.sealing import Sealer, SealError
-from albauth.session.store import SessionInvalid, session_aad
+from albauth.session.sealing import Sealer
+from albauth.session.store import SessionInvalid, open_sealed_cookie, session_aad
 
 __all__ = ["MemorySessionStore"]
 
@@ -45,14 +43,12 @@ class MemorySessionStore:
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
-        value = unshard(cookies, cookie_name)
-        if value is None:
+        ticket = open_sealed_cookie(self._sealer, cookies, cookie_name, binding)
+        if ticket is None:
             return None
         try:
-            ticket = self._sealer.open(decode_value(value),
-                                       session_aad(cookie_name, binding))
             sid = ticket.decode("ascii")
-        except (ValueError, SealError) as exc:  # binascii.Error, UnicodeDecodeError
+        except UnicodeDecodeError as exc:
             raise SessionInvalid(str(exc)) from exc
         entry = self._entries.get(sid)
         if entry is None or entry[1] <= self._clock():

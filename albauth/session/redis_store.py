@@ -65,11 +65,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.exceptions import RedisClusterException, RedisError
 
 from albauth.clock import Clock, system_clock
-from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices, unshard
+from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices
 from albauth.session.model import Session
 from albauth.session.redis_connect import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, Client, Connector, parse_redis_url
-from albauth.session.sealing import Sealer, SealError
-from albauth.session.store import SessionInvalid, session_aad
+from albauth.session.sealing import Sealer
+from albauth.session.store import SessionInvalid, open_sealed_cookie, session_aad
 
 __all__ = ["DEFAULT_EXPIRED_GRACE", "RedisSessionStore", "SessionRecord",
            "SessionStoreUnavailable"]
@@ -170,14 +170,9 @@ class RedisSessionStore:
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
-        value = unshard(cookies, cookie_name)
-        if value is None:
+        ticket = open_sealed_cookie(self._sealer, cookies, cookie_name, binding)
+        if ticket is None:
             return None
-        try:
-            ticket = self._sealer.open(base64.b64decode(value, validate=True),
-                                       session_aad(cookie_name, binding))
-        except (ValueError, SealError) as exc:  # binascii.Error is a ValueError
-            raise SessionInvalid(str(exc)) from exc
         secret, sid = _parse_ticket(ticket)
         client = self._redis()
         stored = await self._call(lambda: client.get(self.session_key(sid)))

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
-from albauth.session.cookies import CookiePolicy
+from albauth.session.cookies import CookiePolicy, decode_value, unshard
 from albauth.session.model import Session
+from albauth.session.sealing import Sealer, SealError
 
-__all__ = ["SessionInvalid", "SessionStore", "session_aad"]
+__all__ = ["SessionInvalid", "SessionStore", "open_sealed_cookie", "session_aad"]
 
 
 class SessionInvalid(Exception):
@@ -51,3 +52,16 @@ def session_aad(cookie_name: str, binding: str) -> bytes:
     """Associated data for a sealed session or ticket: a cookie minted for one cookie name
     or rule binding does not open under another (spec checklist 39)."""
     return f"albauth/session\0{cookie_name}\0{binding}".encode()
+
+
+def open_sealed_cookie(sealer: Sealer, cookies: Mapping[str, str], cookie_name: str,
+                       binding: str) -> bytes | None:
+    """What the request's `<cookie_name>-0..3` shards carry, unsealed: None without shards,
+    SessionInvalid when they are not one valid sealed value for this name and binding."""
+    value = unshard(cookies, cookie_name)
+    if value is None:
+        return None
+    try:
+        return sealer.open(decode_value(value), session_aad(cookie_name, binding))
+    except (ValueError, SealError) as exc:  # binascii.Error is a ValueError
+        raise SessionInvalid(str(exc)) from exc
