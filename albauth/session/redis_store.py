@@ -86,6 +86,9 @@ _HKDF_SALT = b"albauth/redis-session/v1"
 # told from the first save of a new session. Kept after a delete or revoke on purpose:
 # a refresh still in flight must be seen as a re-save, which never recreates an entry.
 _SECRET_CACHE_SIZE = 50_000
+# Sessions decrypted lately, by (ticket secret, stored bytes): the same bytes under the same
+# secret always open to the same session.
+_OPENED_CACHE_SIZE = 4096
 
 # RedisClusterException ("cannot be connected", slots not covered) is not a RedisError.
 _REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
@@ -143,6 +146,7 @@ class RedisSessionStore:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._secrets: OrderedDict[str, bytes] = OrderedDict()
+        self._opened: OrderedDict[tuple[bytes, bytes], Session] = OrderedDict()
 
     @classmethod
     def from_url(cls, url: str, *, sealer: Sealer, clock: Clock = system_clock,
@@ -178,10 +182,18 @@ class RedisSessionStore:
         stored = await self._call(lambda: client.get(self.session_key(sid)))
         if not isinstance(stored, bytes):  # None: gone (no decode_responses, so bytes)
             raise SessionInvalid("no such session (revoked or dropped)")
-        try:
-            session = Session.from_bytes(_open(secret, sid, stored))
-        except ValueError as exc:
-            raise SessionInvalid(str(exc)) from exc
+        # The GET above runs on every request (revocation and fail-closed depend on it);
+        # only decrypting and decoding the same stored bytes again is skipped.
+        opened_key = (secret, stored)
+        session = self._opened.get(opened_key)
+        if session is None:
+            try:
+                session = Session.from_bytes(_open(secret, sid, stored))
+            except ValueError as exc:
+                raise SessionInvalid(str(exc)) from exc
+            self._opened[opened_key] = session
+            if len(self._opened) > _OPENED_CACHE_SIZE:
+                self._opened.popitem(last=False)
         if session.sid != sid or session.binding != binding:
             raise SessionInvalid("session belongs to another ticket or rule binding")
         self._remember(sid, secret)
@@ -225,6 +237,7 @@ class RedisSessionStore:
     async def close(self) -> None:
         closers, self._closers, self._client, self._loop = self._closers, [], None, None
         self._secrets.clear()
+        self._opened.clear()
         for close in closers:
             try:
                 await close()
