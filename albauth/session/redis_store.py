@@ -348,11 +348,14 @@ class RedisSessionStore:
         return await self._call(lambda: command(self._redis()))
 
     async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
-        try:
-            async with asyncio.timeout(self._wait_timeout):
-                await self._slots.acquire()
-        except TimeoutError as exc:
-            raise SessionStoreUnavailable("Redis: every connection is busy") from exc
+        if self._slots.locked():  # every connection busy: queue, but not for long
+            try:
+                async with asyncio.timeout(self._wait_timeout):
+                    await self._slots.acquire()
+            except TimeoutError as exc:
+                raise SessionStoreUnavailable("Redis: every connection is busy") from exc
+        else:
+            await self._slots.acquire()  # a free slot: taken at once, no timer needed
         try:
             return await command()
         except _REDIS_ERRORS as exc:
