@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -255,7 +255,7 @@ class AuthenticateAction:
             log.exception("session store failed")
             return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         self.metrics.count("ELBAuthSuccess")
-        resp = web.Response(status=302, headers={"Location": state.original_uri, "Server": SERVER})
+        resp = web.Response(status=302, headers={"Location": return_location(state), "Server": SERVER})
         for cookie in cookies:
             resp.headers.add("Set-Cookie", cookie)
         return resp
@@ -294,6 +294,13 @@ class AuthenticateAction:
             self.metrics.error_reasons.labels(error_reason).inc()
             log.info("authentication answered %d error_reason=%s", status, error_reason)
         return alb_error_response(status, error_reason=error_reason, expose_reason=self.expose_error_reason)
+
+
+def return_location(state: LoginState) -> str:
+    """The original URL, made absolute on the origin the login started from (that of the
+    redirect_uri sent): a relative `//evil.example/x` would send the browser elsewhere."""
+    parts = urlsplit(state.redirect_uri)
+    return f"{parts.scheme}://{parts.netloc}{state.original_uri}"
 
 
 def expire_session_cookies(name: str, cookies: dict[str, str]) -> list[str]:

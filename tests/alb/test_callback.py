@@ -60,7 +60,7 @@ async def test_callback_returns_to_the_original_uri_with_secure_shards(alb):
     callback = await _callback_url(alb, "https://app.test/x?a=1")
     reply = await alb.browser.get(callback)
     assert reply.status == 302
-    assert reply.location == "/x?a=1"
+    assert reply.location == "https://app.test/x?a=1"
     shards = [c for c in reply.set_cookies if c.startswith("AWSELBAuthSessionCookie-")]
     assert shards and shards[0].startswith("AWSELBAuthSessionCookie-0=")
     assert all("; Secure" in c for c in shards)
@@ -256,3 +256,14 @@ async def test_callback_is_not_intercepted_without_an_authenticate_action(start_
 async def test_client_id_in_redirect(alb):
     first = await alb.browser.get("https://app.test/")
     assert _param(first.location, "client_id") == CLIENT_ID
+
+
+async def test_return_to_a_protocol_relative_path_stays_on_the_same_host(alb):
+    """A link to `https://app.test//evil.example/x` must not turn into a redirect to
+    evil.example after login (an open redirect through the login flow)."""
+    first = await alb.browser.get("https://app.test//evil.example/x")
+    callback = await alb.browser.sign_in(first.location)
+    done = await alb.browser.get(callback)
+    assert done.status == 302
+    assert done.location == "https://app.test//evil.example/x"
+    assert urlsplit(done.location).hostname == "app.test"

@@ -57,7 +57,7 @@ async def test_env_only_sidecar_logs_in_with_discovery_on_loopback_http(env_alb,
     assert "Secure" not in nonce_line  # a browser would drop a Secure cookie over http
     callback = await browser.sign_in(first.location)
     done = await browser.get(callback)
-    assert done.status == 302 and done.location == "/hello?x=1"
+    assert done.status == 302 and done.location == f"http://127.0.0.1:{port}/hello?x=1"
     assert all("Secure" not in c for c in done.set_cookies)
     page = await browser.get(f"http://127.0.0.1:{port}/hello?x=1")
     assert page.status == 200

@@ -48,7 +48,7 @@ async def test_the_callback_may_land_on_another_replica_than_the_redirect(
     share_cookies(a, b)  # the AWSALBAuthNonce cookie set by A
     done = await b.browser.get(callback)
     assert done.status == 302, done.body
-    assert done.location == "/deep/link?x=1"
+    assert done.location.endswith("/deep/link?x=1")
     page = await b.browser.get("https://app.test/deep/link?x=1")
     assert page.status == 200
     assert_forwarded_with_identity(upstream.last)
