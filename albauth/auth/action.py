@@ -32,7 +32,7 @@ from albauth.config.model import AuthenticateConfig
 from albauth.errors import SERVER, alb_error_response
 from albauth.listener import AuthPassed, Origin
 from albauth.ops.metrics import Metrics
-from albauth.session.cookies import CookiePolicy, SessionTooLarge, expire, session_shards, shard_indices
+from albauth.session.cookies import CookiePolicy, SessionTooLarge, session_shards
 from albauth.session.model import Session, binding_for, new_sid
 from albauth.session.store import SessionInvalid, SessionStore
 
@@ -121,7 +121,7 @@ class AuthenticateAction:
                 return AuthPassed(())
             if mode == "deny":
                 return self.error_response(401, "AuthInvalidCookie" if invalid else None,
-                                   ELB_AUTH_FAILURE if invalid else None)
+                                           ELB_AUTH_FAILURE if invalid else None)
             return await self._start_login(request, bound, origin)
         now = self.clock()
         if now >= session.expires_at:
@@ -130,29 +130,12 @@ class AuthenticateAction:
         set_cookies: Iterable[str] = ()
         expires = session.access_token_expires_at
         if expires is not None and now >= expires and session.refresh_token:
-            policy = self._cookie_policy(request, origin)
-            try:
-                refreshed = await self.refresher.refresh(
-                    session, lambda s: self._refresh(s, bound),
-                    reload=lambda: self.store.load(cookies, config.session_cookie_name, bound.binding),
-                    persist=lambda s: self.store.save(s, config.session_cookie_name, cookies, policy, now))
-            except (IdPError, SessionInvalid) as exc:
-                log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
+            outcome = await self._refresh_session(request, session, bound, origin, cookies, now)
+            if isinstance(outcome, web.StreamResponse):
+                return outcome
+            if outcome is None:  # refresh failed: back to the provider, even under deny
                 return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
-            except SessionTooLarge:
-                return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
-            except Exception:  # the store (lock, reload, save) is down: fail closed
-                log.exception("session store failed during refresh")
-                return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
-            try:
-                set_cookies = await self.store.save(refreshed, config.session_cookie_name, cookies,
-                                                    policy, now)
-            except SessionTooLarge:
-                return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
-            except Exception:
-                log.exception("session store failed")
-                return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
-            session = refreshed
+            session, set_cookies = outcome
         if self.keys is not None:
             try:
                 await self.keys.ready()  # the shared key ring, loaded once (then no I/O)
@@ -161,6 +144,28 @@ class AuthenticateAction:
                 return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
                           tuple(set_cookies), authenticated=True)
+
+    async def _refresh_session(self, request: web.BaseRequest, session: Session, bound: BoundAction,
+                               origin: Origin, cookies: Mapping[str, str], now: float
+                               ) -> tuple[Session, list[str]] | web.StreamResponse | None:
+        """Spec 4: refresh once (per session, across replicas with Redis), re-read UserInfo,
+        re-issue the cookies. None when the provider refused: the caller logs in again."""
+        name = bound.config.session_cookie_name
+        policy = self._cookie_policy(request, origin)
+        try:
+            refreshed = await self.refresher.refresh(
+                session, lambda s: self._refresh(s, bound),
+                reload=lambda: self.store.load(cookies, name, bound.binding),
+                persist=lambda s: self.store.save(s, name, cookies, policy, now))
+            return refreshed, await self.store.save(refreshed, name, cookies, policy, now)
+        except (IdPError, SessionInvalid) as exc:
+            log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
+            return None
+        except SessionTooLarge:
+            return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
+        except Exception:  # the store (lock, reload, save) is down: fail closed
+            log.exception("session store failed during refresh")
+            return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
 
     async def _refresh(self, session: Session, bound: BoundAction) -> Session:
         assert session.refresh_token is not None
@@ -301,8 +306,3 @@ def return_location(state: LoginState) -> str:
     redirect_uri sent): a relative `//evil.example/x` would send the browser elsewhere."""
     parts = urlsplit(state.redirect_uri)
     return f"{parts.scheme}://{parts.netloc}{state.original_uri}"
-
-
-def expire_session_cookies(name: str, cookies: dict[str, str]) -> list[str]:
-    """Set-Cookie values that delete every shard present (what ALB tells apps to do at logout)."""
-    return expire(name, shard_indices(cookies, name))
