@@ -385,10 +385,10 @@ def parse_oidc(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfig |
     if not c.mapping(cfg, cp, required=True, known=_OIDC_KEYS):
         return None
     issuer = c.url(cfg.get("Issuer"), f"{cp}.Issuer", required=True)
-    endpoints: dict[str, Any] = {key: c.url(cfg.get(field), f"{cp}.{field}")
-                 for key, field in (("authorization_endpoint", "AuthorizationEndpoint"),
-                                    ("token_endpoint", "TokenEndpoint"),
-                                    ("userinfo_endpoint", "UserInfoEndpoint"))}
+    endpoints: dict[str, Any] = {
+        key: c.url(cfg.get(field), f"{cp}.{field}")
+        for key, field in (("authorization_endpoint", "AuthorizationEndpoint"),
+                           ("token_endpoint", "TokenEndpoint"), ("userinfo_endpoint", "UserInfoEndpoint"))}
     client_id = c.string(cfg.get("ClientId"), f"{cp}.ClientId", required=True)
     secret = c.string(cfg.get("ClientSecret"), f"{cp}.ClientSecret", required=True)
     common = _common_auth_fields(c, cfg, cp)
