@@ -104,7 +104,8 @@ class Forwarder:
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
         self.upstream = UpstreamClient(connect_timeout=settings.connect_timeout,
-                                       idle_timeout=settings.idle_timeout)
+                                       idle_timeout=settings.idle_timeout,
+                                       verify_certificates=settings.verify_target_certificates)
         self._client: aiohttp.ClientSession | None = None
         self._websockets: set[web.WebSocketResponse] = set()
         self._stopping = False
@@ -228,7 +229,8 @@ class Forwarder:
         ws_url = url.with_scheme("wss" if url.scheme == "https" else "ws")
         try:
             upstream = await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
-                                                    autoclose=False, autoping=False, max_msg_size=0)
+                                                    autoclose=False, autoping=False, max_msg_size=0,
+                                                    ssl=self.settings.verify_target_certificates)
         except TimeoutError:
             return alb_error_response(504)
         except aiohttp.WSServerHandshakeError as exc:

@@ -464,10 +464,15 @@ def _self_signed(tmp_path: Path) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
-@pytest.mark.parametrize("trusted", [True, False])
-async def test_https_target_is_verified_and_kept_alive(start_albauth, client, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch, trusted: bool) -> None:
-    """The target's certificate is checked against the system CAs (SSL_CERT_FILE here)."""
+@pytest.mark.parametrize("verify, trusted, status", [
+    (True, True, 200), (True, False, 502),
+    (False, False, 200),  # ALB's default: a self-signed target certificate is not validated
+])
+async def test_https_target_certificates_and_keep_alive(start_albauth, client, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, verify: bool,
+                                                        trusted: bool, status: int) -> None:
+    """With verify_target_certificates the target's certificate is checked against the
+    system CAs (SSL_CERT_FILE here); by default, as ALB, it is not."""
     import ssl
 
     cert_file, key_file = _self_signed(tmp_path)
@@ -490,12 +495,13 @@ async def test_https_target_is_verified_and_kept_alive(start_albauth, client, tm
     server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
     try:
         port = server.sockets[0].getsockname()[1]
-        runtime = await start_albauth(proxy_settings({"app": [f"https://localhost:{port}"]}))
+        runtime = await start_albauth(proxy_settings(
+            {"app": [f"https://localhost:{port}"]}, proxy=f"verify_target_certificates: {str(verify).lower()}"))
         base, _ = address(runtime)
         for _ in range(3):
             async with client.get(base + "/") as resp:
-                assert resp.status == (200 if trusted else 502)
-        if trusted:
+                assert resp.status == status
+        if status == 200:
             assert connections == 1
     finally:
         server.close()

@@ -296,7 +296,7 @@ def _parse_signing(c: Checker, raw: Any) -> SigningSettings:
 def _parse_proxy(c: Checker, raw: Any) -> ProxySettings:
     p = "albauth.proxy"
     if not c.mapping(raw, p, known=frozenset({"connect_timeout", "idle_timeout", "strip_oidc_headers_everywhere",
-                                              "expose_error_reason"})):
+                                              "expose_error_reason", "verify_target_certificates"})):
         return ProxySettings()
     return ProxySettings(
         connect_timeout=c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0,
@@ -304,4 +304,6 @@ def _parse_proxy(c: Checker, raw: Any) -> ProxySettings:
         strip_oidc_headers_everywhere=c.boolean(raw.get("strip_oidc_headers_everywhere", True),
                                                 f"{p}.strip_oidc_headers_everywhere"),
         expose_error_reason=c.boolean(raw.get("expose_error_reason", False), f"{p}.expose_error_reason"),
+        verify_target_certificates=c.boolean(raw.get("verify_target_certificates", False),
+                                             f"{p}.verify_target_certificates"),
     )

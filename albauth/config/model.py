@@ -181,6 +181,8 @@ class ProxySettings:
     idle_timeout: float = 60.0  # ALB's default idle timeout
     strip_oidc_headers_everywhere: bool = True  # spec 9 #14: also on rules without auth
     expose_error_reason: bool = False  # x-alb-emulator-error-reason header
+    # ALB does not validate the certificates of HTTPS targets; verifying them is opt-in.
+    verify_target_certificates: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,10 @@ def _chunk(data: bytes) -> bytes:
 
 
 class UpstreamClient:
-    def __init__(self, *, connect_timeout: float, idle_timeout: float, max_idle_per_origin: int = 256) -> None:
+    def __init__(self, *, connect_timeout: float, idle_timeout: float, max_idle_per_origin: int = 256,
+                 verify_certificates: bool = False) -> None:
         self.pool = Pool(connect_timeout=connect_timeout, idle_timeout=idle_timeout,
-                         max_idle=max_idle_per_origin)
+                         max_idle=max_idle_per_origin, verify_certificates=verify_certificates)
 
     async def send(self, origin: Origin, method: str, raw_path: str, headers: CIMultiDict[str],
                    body: Body | None) -> Connection:
