@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from albauth.auth.errors import IdPError
-from albauth.auth.idtoken import LEEWAY, check_algorithm, peek
+from albauth.auth.idtoken import LEEWAY, check_algorithm, numeric_claim, peek
 from albauth.errors import SERVER
 from albauth.session.memory_store import MemorySessionStore
 
@@ -107,12 +107,7 @@ async def validate_logout_token(client: OidcClient, token: str, *, now: float,
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidLogoutToken(f"{name} is not a number")
-    return float(value)
+    return numeric_claim(claims, name, InvalidLogoutToken)
 
 
 def _check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now: float,

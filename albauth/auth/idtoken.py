@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from joserfc import jws
@@ -126,13 +126,20 @@ def verify_signature(token: str, keys: Iterable[Key]) -> None:
     raise InvalidIdToken("ID token signature does not verify")
 
 
-def _number(claims: Mapping[str, Any], name: str) -> float | None:
+def numeric_claim(claims: Mapping[str, Any], name: str,
+                  invalid: Callable[[str], Exception]) -> float | None:
+    """A NumericDate claim (RFC 7519 section 2): None when absent, `invalid(reason)` raised
+    when it is not a number (booleans included). Shared by ID and logout tokens."""
     value = claims.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidIdToken(f"ID token {name} is not a number")
+        raise invalid(f"{name} is not a number")
     return float(value)
+
+
+def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    return numeric_claim(claims, name, lambda reason: InvalidIdToken(f"ID token {reason}"))
 
 
 def check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now: float,
@@ -174,6 +181,7 @@ __all__ = [
     "check_algorithm",
     "check_claims",
     "import_jwks",
+    "numeric_claim",
     "peek",
     "verify_signature",
 ]
