@@ -14,10 +14,12 @@ from aiohttp import web
 
 from albauth.clock import Clock, system_clock
 from albauth.config.model import Listener, Settings
-from albauth.errors import alb_error_response
-from albauth.listener import Authenticator, ListenerHandler, TargetPicker
+from albauth.contracts import Authenticator
+from albauth.error_pages import alb_error_response
+from albauth.listener import ListenerHandler
 from albauth.ops.metrics import Metrics
 from albauth.proxy import Forwarder
+from albauth.targets import TargetPicker
 
 log = logging.getLogger("albauth")
 
@@ -30,9 +32,6 @@ _SERVER_LIMITS: dict[str, Any] = {
     "keepalive_timeout": 60,  # ALB's client idle timeout
     "access_log": None,
 }
-
-AuthenticatorFactory = Callable[["Runtime"], Authenticator | None]
-
 
 class _AlbRequestHandler(web.RequestHandler):
     """Requests aiohttp refuses before our handler runs (a header over 16K, a bad request

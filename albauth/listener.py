@@ -3,87 +3,29 @@ the authenticate action, then the rule's terminal action."""
 
 from __future__ import annotations
 
-import itertools
 import logging
-import random
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from aiohttp import web
-from yarl import URL
 
 from albauth.config.model import (
-    AuthenticateConfig,
     FixedResponseAction,
     ForwardAction,
     Listener,
     ProxySettings,
     RedirectAction,
     Rule,
-    TargetGroup,
 )
-from albauth.errors import SERVER, alb_error_response
+from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, ClientOrigin
+from albauth.error_pages import SERVER, alb_error_response
 from albauth.proxy import Forwarder, upstream_request_headers
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
+from albauth.targets import TargetPicker
 
 log = logging.getLogger("albauth.listener")
 
 CALLBACK_PATH = "/oauth2/idpresponse"
 MAX_HEADERS_BYTES = 64 * 1024  # ALB: all request headers together
 MAX_XFF_ADDRESSES = 30  # ALB answers 463 past this
-
-
-@dataclass(frozen=True)
-class AuthPassed:
-    """A request the authenticate action lets through."""
-
-    headers: Sequence[tuple[str, str]]  # x-amzn-oidc-* for the target (empty under allow)
-    set_cookies: Sequence[str] = ()  # re-issued session shards after a refresh
-    authenticated: bool = False
-
-
-_NOT_AUTHENTICATED = AuthPassed(())  # immutable: shared by every request without auth headers
-
-
-class Authenticator(Protocol):
-    async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
-                    origin: Origin) -> AuthPassed | web.StreamResponse: ...
-
-    async def callback(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse: ...
-
-    async def logout(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse: ...
-
-
-@dataclass(frozen=True)
-class Origin:
-    """How the client reached albauth: the scheme and port of the URL it used."""
-
-    scheme: str  # http | https
-    port: str
-    secure_cookies: bool
-
-
-class TargetPicker:
-    """Weighted choice of target group (ALB's weighted forward), round robin inside a group."""
-
-    def __init__(self, groups: dict[str, TargetGroup]) -> None:
-        self._cycles = {name: itertools.cycle([URL(t) for t in g.targets]) for name, g in groups.items()
-                        if g.targets}
-
-    def pick(self, action: ForwardAction) -> URL | None:
-        groups = action.target_groups
-        if len(groups) == 1:
-            name = groups[0].name
-        else:
-            name = random.choices([g.name for g in groups], weights=[g.weight for g in groups])[0]
-        cycle = self._cycles.get(name)
-        if cycle is None:
-            if name.startswith(("http://", "https://")):
-                self._cycles[name] = cycle = itertools.cycle([URL(name)])
-            else:
-                return None
-        return next(cycle)
 
 
 class ListenerHandler:
@@ -103,21 +45,21 @@ class ListenerHandler:
             path for r in listener.rules if r.authenticate is not None and authenticator is not None
             for path in (r.authenticate.logout_path, r.authenticate.backchannel_logout_path) if path)
         # Constant unless the scheme comes from X-Forwarded-Proto: built once, not per request.
-        self._origin = None if listener.trust_forwarded_proto else Origin(
+        self._origin = None if listener.trust_forwarded_proto else ClientOrigin(
             self._scheme, self._port, secure_cookies=self._scheme == "https")
         # A first rule without conditions (env-only mode: the default rule alone) matches
         # every request: no RequestFacts needed.
         first = self.table.rules[0] if self.table.rules else None
         self._always = first.rule if first is not None and not first.tests else None
 
-    def origin(self, request: web.BaseRequest) -> Origin:
+    def origin(self, request: web.BaseRequest) -> ClientOrigin:
         if self._origin is not None:
             return self._origin
         if self.listener.trust_forwarded_proto:
             # Behind a TLS-terminating proxy: it tells us what the browser used.
             proto = request.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip().lower()
             port = request.headers.get("X-Forwarded-Port", "443" if proto == "https" else "80")
-            return Origin(proto if proto in ("http", "https") else "https", port.split(",")[0].strip(),
+            return ClientOrigin(proto if proto in ("http", "https") else "https", port.split(",")[0].strip(),
                           secure_cookies=proto != "http")
         raise AssertionError("unreachable: _origin is set unless forwarded proto is trusted")
 
@@ -156,8 +98,8 @@ class ListenerHandler:
         return await self.run_rule(request, rule, xff)
 
     async def run_rule(self, request: web.BaseRequest, rule: Rule, xff: str | None) -> web.StreamResponse:
-        passed = _NOT_AUTHENTICATED
-        origin: Origin | None = None
+        passed = NOT_AUTHENTICATED
+        origin: ClientOrigin | None = None
         if rule.authenticate is not None and self.authenticator is not None:
             origin = self.origin(request)
             outcome = await self.authenticator.check(request, rule.authenticate, origin)

@@ -17,7 +17,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from albauth.config.model import ProxySettings
-from albauth.errors import alb_error_response
+from albauth.error_pages import alb_error_response
 from albauth.upstream import Connection, MalformedRequestHead, TargetTimeout, UpstreamClient, UpstreamError
 
 log = logging.getLogger("albauth.proxy")

@@ -24,13 +24,13 @@ from albauth.auth.backchannel import backchannel_logout
 from albauth.auth.errors import ELB_AUTH_ERROR, ELB_AUTH_FAILURE, IdPError, UserClaimsTooLarge
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.logout import logout
-from albauth.auth.provider import OidcClient, TokenSet
+from albauth.auth.oidc_client import OidcClient, TokenSet
 from albauth.auth.refresh import SingleFlightRefresher
 from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
 from albauth.clock import Clock
 from albauth.config.model import AuthenticateConfig
-from albauth.errors import SERVER, alb_error_response
-from albauth.listener import AuthPassed, Origin
+from albauth.contracts import AuthPassed, ClientOrigin
+from albauth.error_pages import SERVER, alb_error_response
 from albauth.ops.metrics import Metrics
 from albauth.session.cookies import CookiePolicy, SessionTooLarge, session_shards
 from albauth.session.model import Session, binding_for, new_sid
@@ -91,7 +91,7 @@ class AuthenticateAction:
 
     # -- opt-in logout routes (albauth.auth.logout, albauth.auth.backchannel) -----------
 
-    async def logout(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse:
+    async def logout(self, request: web.BaseRequest, origin: ClientOrigin) -> web.StreamResponse:
         """A configured `logout_path` or `backchannel_logout_path` (the listener only
         hands over those paths)."""
         bound = self._logout_paths.get(request.path)
@@ -102,7 +102,7 @@ class AuthenticateAction:
     # -- every request on an authenticate rule -----------------------------------------
 
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
-                    origin: Origin) -> AuthPassed | web.StreamResponse:
+                    origin: ClientOrigin) -> AuthPassed | web.StreamResponse:
         bound = self._bound[config]
         # Only the session's shards are read (load, and replace_shards after a refresh).
         shards = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
@@ -143,10 +143,10 @@ class AuthenticateAction:
                 log.exception("signing keys unavailable")
                 return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
-                          tuple(set_cookies), authenticated=True)
+                          tuple(set_cookies))
 
     async def _refresh_session(self, request: web.BaseRequest, session: Session, bound: BoundAction,
-                               origin: Origin, cookies: Mapping[str, str], now: float
+                               origin: ClientOrigin, cookies: Mapping[str, str], now: float
                                ) -> tuple[Session, list[str]] | web.StreamResponse | None:
         """Spec 4: refresh once (per session, across replicas with Redis), re-read UserInfo,
         re-issue the cookies. None when the provider refused: the caller logs in again."""
@@ -182,7 +182,7 @@ class AuthenticateAction:
     # -- redirect to the provider ------------------------------------------------------
 
     async def _start_login(self, request: web.BaseRequest, bound: BoundAction,
-                           origin: Origin) -> web.StreamResponse:
+                           origin: ClientOrigin) -> web.StreamResponse:
         host = request.headers.get("Host")
         if not host:
             # ALB "was unable to generate a redirect URL" (HTTP/1.0 without Host).
@@ -217,7 +217,7 @@ class AuthenticateAction:
 
     # -- /oauth2/idpresponse -----------------------------------------------------------
 
-    async def callback(self, request: web.BaseRequest, origin: Origin) -> web.StreamResponse:
+    async def callback(self, request: web.BaseRequest, origin: ClientOrigin) -> web.StreamResponse:
         query = request.query
         raw_state = query.get("state")
         # The checks in the spec's order (2.3): the nonce is checked before the code is spent.
@@ -285,9 +285,9 @@ class AuthenticateAction:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _cookie_policy(self, request: web.BaseRequest, origin: Origin) -> CookiePolicy:
-        # ALB adds SameSite=None "with CORS requests"; an Origin header is the sign of one.
-        return CookiePolicy(secure=origin.secure_cookies, same_site_none="Origin" in request.headers)
+    def _cookie_policy(self, request: web.BaseRequest, origin: ClientOrigin) -> CookiePolicy:
+        # ALB adds SameSite=None "with CORS requests"; an ClientOrigin header is the sign of one.
+        return CookiePolicy(secure=origin.secure_cookies, same_site_none="ClientOrigin" in request.headers)
 
     def error_from(self, exc: IdPError) -> web.Response:
         return self.error_response(exc.status, exc.error_reason, exc.metric)

@@ -18,12 +18,12 @@ from aiohttp import web
 
 from albauth.auth.errors import IdPError
 from albauth.auth.idtoken import LEEWAY, check_algorithm, numeric_claim, peek
-from albauth.errors import SERVER
+from albauth.error_pages import SERVER
 from albauth.session.memory_store import MemorySessionStore
 
 if TYPE_CHECKING:
     from albauth.auth.action import AuthenticateAction, BoundAction
-    from albauth.auth.provider import OidcClient
+    from albauth.auth.oidc_client import OidcClient
     from albauth.session.store import SessionStore
 
 log = logging.getLogger("albauth.auth")

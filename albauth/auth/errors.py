@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from albauth.errors import AlbError
+from albauth.error_pages import AlbError
 
 #: The IdP could not be reached, or the action/IdP is misconfigured (spec 6.3).
 ELB_AUTH_ERROR = "ELBAuthError"

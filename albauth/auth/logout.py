@@ -21,19 +21,19 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from albauth.auth.errors import ELB_AUTH_ERROR, IdPError
-from albauth.errors import SERVER
+from albauth.error_pages import SERVER
 from albauth.session.cookies import CookiePolicy, expire, shard_indices
 from albauth.session.store import SessionInvalid
 
 if TYPE_CHECKING:
     from albauth.auth.action import AuthenticateAction, BoundAction
-    from albauth.listener import Origin
+    from albauth.contracts import ClientOrigin
 
 log = logging.getLogger("albauth.auth")
 
 
 async def logout(action: AuthenticateAction, request: web.BaseRequest, bound: BoundAction,
-                 origin: Origin) -> web.StreamResponse:
+                 origin: ClientOrigin) -> web.StreamResponse:
     config = bound.config
     name = config.session_cookie_name
     cookies = request.cookies

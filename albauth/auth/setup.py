@@ -11,7 +11,7 @@ import aiohttp
 
 from albauth.auth.action import AuthenticateAction
 from albauth.auth.headers import IdentityHeaders
-from albauth.auth.provider import OidcClient
+from albauth.auth.oidc_client import OidcClient
 from albauth.auth.refresh import LocalRefresh, RedisRefresh, RefreshCoordinator, SingleFlightRefresher
 from albauth.auth.state import StateCodec
 from albauth.config.model import AuthenticateConfig, SessionSettings, SigningSettings

@@ -20,7 +20,7 @@ from aiohttp import web
 from joserfc import jws
 from joserfc.jwk import RSAKey
 
-from albauth.auth.provider import OidcClient
+from albauth.auth.oidc_client import OidcClient
 
 CLIENT_ID = "albauth-client"
 CLIENT_SECRET = "s3cr:t%20&=+/é"  # ':' and '%' (and friends) to test RFC 6749 §2.3.1

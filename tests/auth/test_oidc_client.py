@@ -25,9 +25,9 @@ from albauth.auth.errors import (
     UserinfoEndpointFailed,
     UserinfoEndpointTimeout,
 )
-from albauth.auth.provider import TokenSet
+from albauth.auth.oidc_client import TokenSet
 from albauth.clock import FakeClock
-from albauth.errors import AlbError
+from albauth.error_pages import AlbError
 
 
 def assert_alb(exc: AlbError, status: int, reason: str, metric: str) -> None:

@@ -21,7 +21,7 @@ from alb.conftest import (  # noqa: F401  (fixtures)
 )
 from session.redis_fixtures import RedisServer
 
-from albauth.errors import alb_error_body
+from albauth.error_pages import alb_error_body
 
 IDENTITY = ("x-amzn-oidc-identity", "x-amzn-oidc-accesstoken", "x-amzn-oidc-data")
 

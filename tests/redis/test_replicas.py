@@ -26,7 +26,7 @@ from replicas import (
 )
 from session.redis_fixtures import RedisServer
 
-from albauth.auth.provider import OidcClient, TokenSet
+from albauth.auth.oidc_client import OidcClient, TokenSet
 from albauth.signing.albjwt import peek_header, verify_alb_jwt
 from albauth.signing.shared_keys import rotate
 
