@@ -136,9 +136,10 @@ def _serve(config: str | None) -> int:
 
 def _run(main_coro: Callable[[asyncio.Event], Awaitable[None]], level: str) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from albauth.app import install_uvloop
+    from albauth.server import install_uvloop, raise_open_files_limit
 
     install_uvloop()
+    raise_open_files_limit()
 
     async def runner() -> None:
         stop = asyncio.Event()
@@ -218,9 +219,7 @@ async def _sessions_list(store, args: argparse.Namespace) -> int:  # type: ignor
 
 
 async def _sessions_revoke(store, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from albauth.session.redis_admin import revoke
-
-    count = await revoke(store, sub=args.sub, sid=args.sid, idp_sid=args.idp_sid)
+    count = await store.revoke(sub=args.sub, sid=args.sid, idp_sid=args.idp_sid)
     print(f"revoked {count} session(s)")
     return 0
 

@@ -15,42 +15,37 @@ sent; providers then ask the user to confirm, or rely on `client_id`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from albauth.auth.errors import ELB_AUTH_ERROR, IdPError
+from albauth.auth.bound import BoundAction
+from albauth.auth.errors import IdPError
+from albauth.auth.responder import ErrorResponder
+from albauth.contracts import ClientOrigin
 from albauth.error_pages import SERVER
 from albauth.session.cookies import CookiePolicy, expire, shard_indices
-from albauth.session.store import SessionInvalid
-
-if TYPE_CHECKING:
-    from albauth.auth.action import AuthenticateAction, BoundAction
-    from albauth.contracts import ClientOrigin
+from albauth.session.errors import SessionInvalid, SessionStoreError
+from albauth.session.store import SessionStore
 
 log = logging.getLogger("albauth.auth")
 
 
-async def logout(action: AuthenticateAction, request: web.BaseRequest, bound: BoundAction,
-                 origin: ClientOrigin) -> web.StreamResponse:
+async def logout(store: SessionStore, responder: ErrorResponder, request: web.BaseRequest,
+                 bound: BoundAction, origin: ClientOrigin) -> web.StreamResponse:
     config = bound.config
     name = config.session_cookie_name
     cookies = request.cookies
     try:
-        session = await action.store.load(cookies, name, bound.binding)
+        session = await store.load(cookies, name, bound.binding)
+        if session is not None:
+            # The user asked to be logged out: a store failure is never reported as done.
+            await store.delete(session)
+            log.info("logout: session ended")
     except SessionInvalid:
-        session = None
-    except Exception:
-        log.exception("session store failed")
-        return action.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
-    if session is not None:
-        try:
-            await action.store.delete(session)
-        except Exception:  # the user asked to be logged out: never pretend it happened
-            log.exception("session store failed")
-            return action.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
-        log.info("logout: session ended for sub=%s", session.sub)
+        pass
+    except SessionStoreError as exc:
+        return responder.store_failed(exc, "logout")
     resp = web.Response(status=302, headers={"Location": await provider_logout_url(bound),
                                              "Server": SERVER, "Cache-Control": "no-store"})
     policy = CookiePolicy(secure=origin.secure_cookies)

@@ -118,6 +118,7 @@ class AuthenticateConfig:
     logout_path: str | None = None  # answered by albauth: ends the session, then the IdP's
     post_logout_redirect_uri: str | None = None  # required with logout_path
     backchannel_logout_path: str | None = None  # OIDC Back-Channel Logout 1.0 receiver
+    logout_allow_cross_site_get: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,3 +196,5 @@ class Settings:
     admin_listen: tuple[str, int] | None = ("127.0.0.1", 9901)
     log_level: str = "INFO"
     source: str = "environment"  # the file the settings came from
+    listen_backlog: int = 4096
+    max_connections: int = 10000
