@@ -11,9 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from albauth.config.actions import host_is_loopback
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigIssue
+from albauth.config.listeners import host_is_loopback
 from albauth.config.load import parse_document
 from albauth.config.model import Settings
 
