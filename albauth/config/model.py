@@ -156,6 +156,11 @@ class Listener:
         return any(r.authenticate is not None for r in self.rules)
 
 
+# Each session secret's minimum length, checked when the configuration loads and again by the
+# sealer (albauth.session.sealing imports it: config is the lower layer).
+MIN_SECRET_LENGTH = 32
+
+
 @dataclass(frozen=True)
 class SessionSettings:
     store: Literal["cookie", "memory", "redis"] = "cookie"

@@ -7,13 +7,12 @@ from typing import Any
 
 from albauth.config.checker import Checker
 from albauth.config.model import (
+    MIN_SECRET_LENGTH,
     ProxySettings,
     SessionSettings,
     SigningSettings,
     TargetGroup,
 )
-
-MIN_SECRET_LENGTH = 32
 
 
 def log_level(c: Checker, value: Any, path: str) -> str:
