@@ -4,13 +4,21 @@ be able to find the line to change)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
-from foundation_helpers import config_error, settings_from_yaml
 
 from albauth.config.errors import ConfigError, ConfigIssue
+from albauth.config.load import load_text
 from albauth.config.model import Settings
+
+REPO = Path(__file__).resolve().parents[2]
 
 FILE = "test.yaml"
 
@@ -83,3 +91,24 @@ def issue_at(error: ConfigError, key: str, *words: str, file: str = FILE) -> Con
 
 
 ENV = {"ALBAUTH_UPSTREAM": "http://127.0.0.1:3000"}
+
+
+def settings_from_yaml(text: str, env: Mapping[str, str] | None = None, file: str = FILE) -> Settings:
+    return load_text(textwrap.dedent(text), file, dict(env or {}))
+
+
+def config_error(text: str, env: Mapping[str, str] | None = None, file: str = FILE) -> ConfigError:
+    """The ConfigError the text raises (fails the test if it loads)."""
+    try:
+        settings_from_yaml(text, env, file)
+    except ConfigError as exc:
+        return exc
+    raise AssertionError("the configuration loaded, but it should have been refused")
+
+
+def run_albauth(*args: str, env: Mapping[str, str] | None = None,
+                timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`python -m albauth ...` as a real process, with a clean ALBAUTH_* environment plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALBAUTH_")}
+    return subprocess.run([sys.executable, "-m", "albauth", *args], env={**clean, **(env or {})}, cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)

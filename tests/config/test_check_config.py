@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from foundation_helpers import REPO, run_albauth
 
 from .helpers import (
     ENV,
+    REPO,
     a_rule,
     oidc_actions,
+    run_albauth,
     with_rules,
 )
 

@@ -4,7 +4,6 @@ every problem at once, unknown keys, CloudFormation pastes (checklist 8)."""
 from __future__ import annotations
 
 import pytest
-from foundation_helpers import config_error, settings_from_yaml
 
 from albauth.config.model import ForwardAction
 
@@ -12,9 +11,11 @@ from .helpers import (
     FILE,
     a_rule,
     base_doc,
+    config_error,
     issue_at,
     oidc_actions,
     refused,
+    settings_from_yaml,
     with_rules,
 )
 
