@@ -25,6 +25,7 @@ FIXED_CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javas
 _ACTION_KEYS = frozenset({"Type", "Order", "TargetGroupArn", "ForwardConfig", "FixedResponseConfig",
                           "RedirectConfig", "AuthenticateOidcConfig", "AuthenticateCognitoConfig", "albauth"})
 _FORWARD_KEYS = frozenset({"TargetGroups", "TargetGroupStickinessConfig"})
+_STICKINESS_KEYS = frozenset({"Enabled", "DurationSeconds"})
 _WEIGHTED_KEYS = frozenset({"TargetGroupArn", "Weight"})
 _FIXED_KEYS = frozenset({"StatusCode", "ContentType", "MessageBody"})
 _REDIRECT_KEYS = frozenset({"Protocol", "Port", "Host", "Path", "Query", "StatusCode"})
@@ -93,6 +94,8 @@ def _parse_forward(c: Checker, item: dict[str, Any], p: str,
         if weighted is None:
             return None
         groups = weighted
+        if item.get("TargetGroupArn") is not None:
+            _check_agrees_with_forward_config(c, item["TargetGroupArn"], groups, p)
     else:
         name = c.string(item.get("TargetGroupArn"), f"{p}.TargetGroupArn", required=True)
         if name is not None:
@@ -101,10 +104,30 @@ def _parse_forward(c: Checker, item: dict[str, Any], p: str,
     return ForwardAction(tuple(groups))
 
 
+def _check_agrees_with_forward_config(c: Checker, raw: Any, groups: list[WeightedTargetGroup], p: str) -> None:
+    """ELBv2 API: with both, ForwardConfig must name exactly the one target group TargetGroupArn names."""
+    name = c.string(raw, f"{p}.TargetGroupArn")
+    names = [g.name for g in groups]
+    if name is not None and groups and names != [name]:
+        c.issue(f"{p}.TargetGroupArn", f"given with ForwardConfig, which must then name exactly this one target "
+                                       f"group, as ALB requires (ForwardConfig names {', '.join(names)})")
+
+
+def _refuse_stickiness(c: Checker, raw: Any, sp: str) -> None:
+    """Target group stickiness is not applied yet; enabled, requests would not stick as written."""
+    if raw is None or not c.mapping(raw, sp, known=_STICKINESS_KEYS):
+        return
+    # Enabled defaults to false in the ELBv2 API.
+    if c.boolean(raw.get("Enabled", False), f"{sp}.Enabled"):
+        c.issue(f"{sp}.Enabled", "target group stickiness is not implemented yet "
+                                 "(give Enabled: false, or leave TargetGroupStickinessConfig out)")
+
+
 def _weighted_target_groups(c: Checker, fc: Any, fp: str,
                             target_groups: dict[str, Any]) -> list[WeightedTargetGroup] | None:
     if not c.mapping(fc, fp, known=_FORWARD_KEYS):
         return None
+    _refuse_stickiness(c, fc.get("TargetGroupStickinessConfig"), f"{fp}.TargetGroupStickinessConfig")
     groups: list[WeightedTargetGroup] = []
     tgs = c.list_of(fc.get("TargetGroups"), f"{fp}.TargetGroups", required=True)
     if len(tgs) > 5:

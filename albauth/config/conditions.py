@@ -49,6 +49,7 @@ def parse_conditions(c: Checker, raw: Any, path: str) -> tuple[Condition, ...]:
             c.issue(f"{p}.Field", f"must be one of {', '.join(FIELDS)} (got {field!r})")
             continue
         _check_singleton(c, field, p, singletons)
+        _refuse_foreign_configs(c, field, item, p)
         cond = _parse_condition(c, field, item, p)
         if cond is not None:
             out.append(cond)
@@ -66,6 +67,23 @@ def _check_singleton(c: Checker, field: str, p: str, singletons: dict[str, str])
     if field in singletons:
         c.issue(p, f"ALB allows at most one {field} condition per rule (another is at {singletons[field]})")
     singletons[field] = p
+
+
+def _refuse_foreign_configs(c: Checker, field: str, item: dict[str, Any], p: str) -> None:
+    """A *Config object of another Field would be ignored, and the rule would match more than
+    written (a PathPatternConfig on a host-header condition restricts nothing)."""
+    own = _CONFIG_KEY[field]
+    for other_field, key in _CONFIG_KEY.items():
+        if key != own and key in item:
+            c.issue(f"{p}.{key}", f"belongs to a {other_field} condition, and this one's Field is {field} "
+                                  f"(give {own}, or make it a condition of its own)")
+    if "Values" in item and field in ("http-header", "query-string") and item["Values"]:
+        c.issue(f"{p}.Values", f"the legacy Values list is for host-header and path-pattern; a {field} "
+                               f"condition takes its values in {own}")
+    elif own in item and "Values" in item and isinstance(item[own], dict) and item["Values"] != item[own].get(
+            "Values"):
+        # describe-rules returns both forms with the same values; differing ones are ambiguous.
+        c.issue(f"{p}.Values", f"differs from {own}.Values: give the values once")
 
 
 def _value_count(cond: Condition) -> int:

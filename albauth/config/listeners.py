@@ -22,6 +22,8 @@ _LISTENER_KEYS = frozenset({"Protocol", "Port", "DefaultActions", "Rules", "alba
 _RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags"})
 _EXTENSION_KEYS = frozenset({"address", "certificate_file", "key_file", "trust_forwarded_proto",
                              "local_development"})
+_MTLS_KEYS = frozenset({"Mode", "TrustStoreArn", "IgnoreClientCertificateExpiry", "TrustStoreAssociationStatus",
+                        "AdvertiseTrustStoreCaNames"})
 MAX_RULES = 100  # ALB's default quota per load balancer
 
 
@@ -59,6 +61,7 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
     if port is None and "Port" not in raw:
         c.issue(f"{p}.Port", "is required")
     ext = _parse_extensions(c, raw.get("albauth") or {}, f"{p}.albauth", protocol)
+    _refuse_mutual_authentication(c, raw.get("MutualAuthentication"), f"{p}.MutualAuthentication")
     auth_allowed = protocol == "HTTPS" or ext.trust_forwarded_proto or ext.local_development
     rules, default_rule = _parse_rules(c, raw, p, target_groups, auth_allowed)
     default_rule = _parse_default_actions(c, raw, p, target_groups, auth_allowed, default_rule)
@@ -91,6 +94,20 @@ def _parse_extensions(c: Checker, ext: Any, ep: str, protocol: str) -> _Extensio
                 f"is for loopback addresses only (the listener binds {address}); behind a TLS proxy "
                 "use trust_forwarded_proto instead")
     return _Extensions(address, cert, key, trust_proto, local_dev)
+
+
+def _refuse_mutual_authentication(c: Checker, raw: Any, mp: str) -> None:
+    """ALB's mTLS: `verify` checks client certificates against a trust store, `passthrough` sends
+    the chain to targets in X-Amzn-Mtls-Clientcert. albauth asks for no client certificate yet, so
+    accepting either would let in clients ALB refuses, or leave targets without the header."""
+    if raw is None or not c.mapping(raw, mp, known=_MTLS_KEYS):
+        return
+    mode = raw.get("Mode", "off")
+    if mode in ("verify", "passthrough"):
+        c.issue(f"{mp}.Mode", f"{mode} is not implemented yet: albauth does not ask for client certificates "
+                              "(give Mode: off, or leave MutualAuthentication out)")
+    elif mode != "off":
+        c.issue(f"{mp}.Mode", f"must be off, passthrough or verify (got {mode!r})")
 
 
 def _parse_rules(c: Checker, raw: dict[str, Any], p: str, target_groups: dict[str, TargetGroup],
@@ -127,8 +144,10 @@ def _parse_rule(c: Checker, rr: dict[str, Any], rp: str, target_groups: dict[str
             c.issue(f"{rp}.Priority", f"priority {priority} is already used by {priorities[priority]}")
         priorities[priority] = rp
     conditions = () if is_default else parse_conditions(c, rr.get("Conditions"), f"{rp}.Conditions")
-    if not is_default and not conditions and "Conditions" not in rr:
-        c.issue(f"{rp}.Conditions", "is required: a rule needs at least one condition")
+    if not is_default and rr.get("Conditions") in (None, []):
+        # ALB refuses it too: only the default rule matches every request.
+        c.issue(f"{rp}.Conditions", "is required: a rule needs at least one condition "
+                                    "(only the default rule matches every request)")
     auth, action = parse_actions(c, rr.get("Actions"), f"{rp}.Actions",
                                  target_groups=target_groups, auth_allowed=auth_allowed)
     if action is None:

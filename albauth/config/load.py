@@ -25,30 +25,13 @@ import yaml
 
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigError, ConfigIssue
+from albauth.config.intrinsics import Loader, refuse_intrinsics
 from albauth.config.listeners import parse_listener
 from albauth.config.model import Settings
 from albauth.config.settings import log_level, parse_proxy, parse_session, parse_signing, parse_target_groups
 from albauth.config.substitute import substitute
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners"})
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation's short-form intrinsics, so a pasted
-    `TargetGroupArn: !Ref AppTargetGroup` names the target group `AppTargetGroup`."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        return value.split(".")[0] if suffix == "GetAtt" else value
-    if isinstance(node, yaml.SequenceNode):
-        items = loader.construct_sequence(node)
-        return items[0] if items else ""
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
-
-
-_Loader.add_multi_constructor("!", _intrinsic)
 
 
 def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,7 +45,7 @@ def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
 
 def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        doc = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -72,12 +55,13 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
     if not isinstance(doc, dict):
         c.issue("", "the top level must be a mapping with `listeners` (and optionally `albauth`)")
         c.raise_if_any()
+    refuse_intrinsics(doc, c.issue)
     doc = substitute(doc, env, c.issue)
     unset = len(c.issues)
     c.mapping(doc, "", known=TOP_LEVEL_KEYS, what="top-level key")
     settings = parse_document(c, doc)
     # An unset variable becomes "", which later checks would also report ("is required",
-    # "too short"): the unset variable is the one problem at that key.
+    # "too short"): the unset variable (or the CloudFormation function) is the one problem at that key.
     unset_keys = {i.key for i in c.issues[:unset]}
     c.issues[unset:] = [i for i in c.issues[unset:] if i.key not in unset_keys]
     c.raise_if_any()

@@ -11,6 +11,7 @@ from albauth.config.model import FixedResponseAction, ForwardAction, RedirectAct
 from .helpers import (
     OIDC,
     a_rule,
+    base_doc,
     issue_at,
     load,
     oidc_actions,
@@ -122,3 +123,46 @@ def test_redirect_fields_are_checked(field: str, value: str) -> None:
 def test_redirect_defaults_are_the_placeholders() -> None:
     action = load(redirect(Protocol="HTTPS", Port=443, StatusCode="HTTP_301")).listeners[0].rules[0].action
     assert action == RedirectAction("HTTPS", "443", "#{host}", "/#{path}", "#{query}", 301)
+
+
+def forward_config(**config: Any) -> dict[str, Any]:
+    return with_rules(a_rule(actions=[{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": "app", "Weight": 1}], **config}}]))
+
+
+@pytest.mark.parametrize("stickiness", [{"Enabled": True, "DurationSeconds": 3600}, {"Enabled": "true"}])
+def test_enabled_target_group_stickiness_is_refused_as_not_implemented(stickiness: dict[str, Any]) -> None:
+    issue_at(refused(forward_config(TargetGroupStickinessConfig=stickiness)),
+             "listeners[0].Rules[0].Actions[0].ForwardConfig.TargetGroupStickinessConfig.Enabled",
+             "not implemented yet")
+
+
+@pytest.mark.parametrize("stickiness", [{"Enabled": False}, {"Enabled": False, "DurationSeconds": 3600}, {}])
+def test_disabled_target_group_stickiness_is_accepted(stickiness: dict[str, Any]) -> None:
+    """Enabled defaults to false in the ELBv2 API."""
+    action = load(forward_config(TargetGroupStickinessConfig=stickiness)).listeners[0].rules[0].action
+    assert isinstance(action, ForwardAction) and [g.name for g in action.target_groups] == ["app"]
+
+
+def two_groups() -> dict[str, Any]:
+    doc = base_doc()
+    doc["albauth"]["target_groups"]["api"] = {"targets": ["http://127.0.0.1:3001"]}
+    return doc
+
+
+@pytest.mark.parametrize("groups", [[{"TargetGroupArn": "api"}],
+                                    [{"TargetGroupArn": "app", "Weight": 1}, {"TargetGroupArn": "api", "Weight": 1}]])
+def test_target_group_arn_that_disagrees_with_forward_config_is_refused(groups: list[dict[str, Any]]) -> None:
+    """ELBv2 API: with both, ForwardConfig must name exactly the target group TargetGroupArn names."""
+    doc = two_groups()
+    doc["listeners"][0]["Rules"] = [a_rule(actions=[{"Type": "forward", "TargetGroupArn": "app",
+                                                     "ForwardConfig": {"TargetGroups": groups}}])]
+    issue_at(refused(doc), "listeners[0].Rules[0].Actions[0].TargetGroupArn", "exactly this one", "api")
+
+
+def test_target_group_arn_that_agrees_with_forward_config_is_accepted() -> None:
+    doc = two_groups()
+    doc["listeners"][0]["Rules"] = [a_rule(actions=[{"Type": "forward", "TargetGroupArn": "api",
+                                                     "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": "api"}]}}])]
+    action = load(doc).listeners[0].rules[0].action
+    assert isinstance(action, ForwardAction) and [g.name for g in action.target_groups] == ["api"]

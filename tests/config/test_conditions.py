@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .helpers import (
@@ -59,3 +61,31 @@ def test_http_header_condition_cannot_name_host() -> None:
 def test_condition_value_over_128_characters_is_refused() -> None:
     error = refused(with_rules(a_rule(conditions=[{"Field": "path-pattern", "Values": ["/" + "a" * 128]}])))
     issue_at(error, "listeners[0].Rules[0].Conditions[0].Values[0]", "128")
+
+
+@pytest.mark.parametrize(("field", "foreign"), [
+    ("host-header", {"PathPatternConfig": {"Values": ["/admin*"]}}),
+    ("path-pattern", {"HostHeaderConfig": {"Values": ["a.test"]}}),
+    ("http-request-method", {"SourceIpConfig": {"Values": ["10.0.0.0/8"]}}),
+])
+def test_a_config_of_another_field_is_refused(field: str, foreign: dict[str, Any]) -> None:
+    """It would be dropped, and the rule would match more than written."""
+    own = {"host-header": ("HostHeaderConfig", "a.test"), "path-pattern": ("PathPatternConfig", "/x"),
+           "http-request-method": ("HttpRequestMethodConfig", "GET")}[field]
+    condition = {"Field": field, own[0]: {"Values": [own[1]]}, **foreign}
+    (key,) = foreign
+    issue_at(refused(with_rules(a_rule(conditions=[condition]))), f"listeners[0].Rules[0].Conditions[0].{key}",
+             "belongs to a", field)
+
+
+def test_legacy_values_on_an_http_header_condition_are_refused() -> None:
+    condition = {"Field": "http-header", "Values": ["x"],
+                 "HttpHeaderConfig": {"HttpHeaderName": "X-A", "Values": ["y"]}}
+    issue_at(refused(with_rules(a_rule(conditions=[condition]))), "listeners[0].Rules[0].Conditions[0].Values",
+             "HttpHeaderConfig")
+
+
+def test_legacy_values_that_differ_from_the_config_are_refused() -> None:
+    condition = {"Field": "path-pattern", "Values": ["/a"], "PathPatternConfig": {"Values": ["/b"]}}
+    issue_at(refused(with_rules(a_rule(conditions=[condition]))), "listeners[0].Rules[0].Conditions[0].Values",
+             "differs")

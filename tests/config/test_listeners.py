@@ -169,3 +169,40 @@ def test_fields_albauth_ignores_from_describe_output_are_accepted() -> None:
     doc = with_rules({**a_rule(), "RuleArn": arn, "IsDefault": False})
     doc["listeners"][0].update(ListenerArn="arn:aws:...", SslPolicy="ELBSecurityPolicy-2016-08")
     assert load(doc).listeners[0].rules[0].priority == 10
+
+
+# --- Fields that would silently mean less (every accepted field is applied or refused) -------
+
+@pytest.mark.parametrize("mode", ["verify", "passthrough"])
+def test_mutual_authentication_other_than_off_is_refused_as_not_implemented(mode: str) -> None:
+    """ALB would check client certificates (verify) or pass them to targets (passthrough); albauth does neither."""
+    doc = base_doc()
+    doc["listeners"][0]["MutualAuthentication"] = {"Mode": mode, "TrustStoreArn": "arn:aws:...:truststore/ts/1"}
+    issue_at(refused(doc), "listeners[0].MutualAuthentication.Mode", "not implemented yet", mode)
+
+
+@pytest.mark.parametrize("mtls", [{"Mode": "off"}, {"Mode": "off", "IgnoreClientCertificateExpiry": False}, {}])
+def test_mutual_authentication_off_is_accepted(mtls: dict[str, Any]) -> None:
+    doc = base_doc()
+    doc["listeners"][0]["MutualAuthentication"] = mtls
+    assert load(doc).listeners[0].port == 8080
+
+
+def test_mutual_authentication_unknown_mode_is_refused() -> None:
+    doc = base_doc()
+    doc["listeners"][0]["MutualAuthentication"] = {"Mode": "strict"}
+    issue_at(refused(doc), "listeners[0].MutualAuthentication.Mode", "off, passthrough or verify")
+
+
+def test_rule_with_empty_conditions_is_refused() -> None:
+    """ALB refuses a non-default rule without conditions; albauth would have matched every request."""
+    issue_at(refused(with_rules(a_rule(conditions=[]))), "listeners[0].Rules[0].Conditions",
+             "at least one condition")
+
+
+def test_default_rule_with_empty_conditions_is_accepted() -> None:
+    doc = with_rules({"Priority": "default", "Conditions": [],
+                      "Actions": [{"Type": "forward", "TargetGroupArn": "app"}]})
+    del doc["listeners"][0]["DefaultActions"]
+    rules = load(doc).listeners[0].rules
+    assert [r.priority for r in rules] == [None]
