@@ -20,7 +20,8 @@ _OIDC_KEYS = _COMMON_AUTH_KEYS | {"Issuer", "AuthorizationEndpoint", "TokenEndpo
 _COGNITO_KEYS = _COMMON_AUTH_KEYS | {"UserPoolArn", "UserPoolClientId", "UserPoolDomain"}
 _EXTENSION_KEYS = frozenset({"client_auth", "pkce", "nonce", "jwks_uri", "idp_timeout", "client_secret", "issuer",
                              "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint",
-                             "logout_path", "post_logout_redirect_uri", "backchannel_logout_path"})
+                             "logout_path", "post_logout_redirect_uri", "backchannel_logout_path",
+                             "logout_allow_cross_site_get"})
 # The Cognito URLs a local stand-in (cognito-local, the built-in provider) may override.
 _COGNITO_OVERRIDES = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint")
 
@@ -97,6 +98,11 @@ def _logout_paths(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any])
             out[key] = path
     if out.get("logout_path") and out["logout_path"] == out.get("backchannel_logout_path"):
         c.issue(f"{ep}.backchannel_logout_path", "must differ from logout_path")
+    if "logout_allow_cross_site_get" in ext:
+        allow = c.boolean(ext["logout_allow_cross_site_get"], f"{ep}.logout_allow_cross_site_get")
+        if allow and "logout_path" not in ext:
+            c.issue(f"{ep}.logout_allow_cross_site_get", "applies only with logout_path")
+        out["logout_allow_cross_site_get"] = allow
     if "logout_path" in out and "post_logout_redirect_uri" not in ext:
         c.issue(f"{ep}.post_logout_redirect_uri",
                 "is required with logout_path: where the provider sends the user after logout "

@@ -90,6 +90,15 @@ ENV_VARIABLES: tuple[EnvVariable, ...] = (
     EnvVariable("ALBAUTH_ADMIN_LISTEN", "host:port of the admin listener (default 127.0.0.1:9901; 'off' disables)",
                 "albauth.admin_listen"),
     EnvVariable("ALBAUTH_LOG_LEVEL", "DEBUG, INFO (default), WARNING, ERROR", "albauth.log_level"),
+    EnvVariable("ALBAUTH_DROP_INVALID_HEADER_FIELDS",
+                "true: drop request headers whose name is outside [-A-Za-z0-9] (ALB's "
+                "routing.http.drop_invalid_header_fields.enabled; default false)",
+                "albauth.proxy.drop_invalid_header_fields"),
+    EnvVariable("ALBAUTH_LISTEN_BACKLOG", "accept queue of each listening socket, 1-65535 (default 4096)",
+                "albauth.listen_backlog"),
+    EnvVariable("ALBAUTH_MAX_CONNECTIONS",
+                "open client connections per process (default 10000); past it new ones are closed early",
+                "albauth.max_connections"),
 )
 VARIABLES: dict[str, str] = {v.name: v.help for v in ENV_VARIABLES}
 

@@ -23,15 +23,26 @@ from typing import Any
 
 import yaml
 
+from albauth.config.attributes import parse_load_balancer_attributes
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigError, ConfigIssue
 from albauth.config.intrinsics import Loader, refuse_intrinsics
 from albauth.config.listeners import parse_listener
 from albauth.config.model import Settings
-from albauth.config.settings import log_level, parse_proxy, parse_session, parse_signing, parse_target_groups
+from albauth.config.settings import (
+    log_level,
+    parse_listen_backlog,
+    parse_max_connections,
+    parse_proxy,
+    parse_session,
+    parse_signing,
+    parse_target_groups,
+)
 from albauth.config.substitute import substitute
 
-TOP_LEVEL_KEYS = frozenset({"albauth", "listeners"})
+TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
+_ALBAUTH_KEYS = frozenset({"admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
+                           "listen_backlog", "max_connections"})
 
 
 def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,8 +81,7 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
 
 def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
     own = doc.get("albauth") or {}
-    if not c.mapping(own, "albauth", known=frozenset({"admin_listen", "log_level", "session", "signing",
-                                                      "proxy", "target_groups"})):
+    if not c.mapping(own, "albauth", known=_ALBAUTH_KEYS):
         own = {}
     target_groups = parse_target_groups(c, own.get("target_groups") or {})
     listeners = []
@@ -86,6 +96,7 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
             other = seen[(lst.address, lst.port)]
             c.issue(f"listeners[{i}].Port", f"port {lst.port} is already used by listeners[{other}]")
         seen[(lst.address, lst.port)] = i
+    attributes = parse_load_balancer_attributes(c, doc.get("LoadBalancerAttributes"), "LoadBalancerAttributes")
     admin = own.get("admin_listen", "127.0.0.1:9901")
     admin_listen = (None if admin in (None, "", "off", False)
                     else c.host_port(admin, "albauth.admin_listen", "127.0.0.1"))
@@ -94,10 +105,12 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
         target_groups=target_groups,
         session=parse_session(c, own.get("session") or {}, "albauth.session"),
         signing=parse_signing(c, own.get("signing") or {}),
-        proxy=parse_proxy(c, own.get("proxy") or {}),
+        proxy=parse_proxy(c, own.get("proxy") or {}, attributes),
         admin_listen=admin_listen,
         log_level=log_level(c, own.get("log_level", "INFO"), "albauth.log_level"),
         source=c.file,
+        listen_backlog=parse_listen_backlog(c, own.get("listen_backlog", 4096), "albauth.listen_backlog"),
+        max_connections=parse_max_connections(c, own.get("max_connections", 10000), "albauth.max_connections"),
     )
 
 

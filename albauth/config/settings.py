@@ -3,6 +3,7 @@ the proxy, the log level."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from albauth.config.checker import Checker
@@ -94,17 +95,40 @@ def parse_signing(c: Checker, raw: Any) -> SigningSettings:
                            reuse_seconds=30 if reuse is None else reuse)
 
 
-def parse_proxy(c: Checker, raw: Any) -> ProxySettings:
+_PROXY_KEYS = frozenset({"connect_timeout", "idle_timeout", "strip_oidc_headers_everywhere", "expose_error_reason",
+                         "verify_target_certificates", "drop_invalid_header_fields", "reject_encoded_slash",
+                         "merge_slashes", "reject_dot_segment_parameters"})
+# albauth.proxy's switches and their defaults (the model's).
+_PROXY_SWITCHES = {name: getattr(ProxySettings(), name) for name in (
+    "strip_oidc_headers_everywhere", "expose_error_reason", "verify_target_certificates",
+    "drop_invalid_header_fields", "reject_encoded_slash", "merge_slashes", "reject_dot_segment_parameters")}
+MAX_LISTEN_BACKLOG = 65535
+MAX_CONNECTIONS = 2**31 - 1
+
+
+def parse_proxy(c: Checker, raw: Any, attributes: Mapping[str, bool] | None = None) -> ProxySettings:
+    """albauth.proxy; `attributes` are the ALB load-balancer attributes that set a proxy switch."""
     p = "albauth.proxy"
-    if not c.mapping(raw, p, known=frozenset({"connect_timeout", "idle_timeout", "strip_oidc_headers_everywhere",
-                                              "expose_error_reason", "verify_target_certificates"})):
-        return ProxySettings()
+    if not c.mapping(raw, p, known=_PROXY_KEYS):
+        raw = {}
+    switches = {name: c.boolean(raw.get(name, default), f"{p}.{name}") for name, default in _PROXY_SWITCHES.items()}
+    for name, value in (attributes or {}).items():
+        if name in raw and switches[name] != value:
+            c.issue(f"{p}.{name}", f"contradicts LoadBalancerAttributes (which sets it {str(value).lower()}): "
+                                   "give it once")
+        switches[name] = value
     return ProxySettings(
         connect_timeout=c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0,
         idle_timeout=c.number(raw.get("idle_timeout", 60), f"{p}.idle_timeout", 0.01, 4000) or 60.0,
-        strip_oidc_headers_everywhere=c.boolean(raw.get("strip_oidc_headers_everywhere", True),
-                                                f"{p}.strip_oidc_headers_everywhere"),
-        expose_error_reason=c.boolean(raw.get("expose_error_reason", False), f"{p}.expose_error_reason"),
-        verify_target_certificates=c.boolean(raw.get("verify_target_certificates", False),
-                                             f"{p}.verify_target_certificates"),
+        **switches,
     )
+
+
+def parse_listen_backlog(c: Checker, raw: Any, path: str) -> int:
+    backlog = c.integer(raw, path, 1, MAX_LISTEN_BACKLOG)
+    return 4096 if backlog is None else backlog
+
+
+def parse_max_connections(c: Checker, raw: Any, path: str) -> int:
+    limit = c.integer(raw, path, 1, MAX_CONNECTIONS)
+    return 10000 if limit is None else limit

@@ -76,3 +76,35 @@ def test_unknown_albauth_setting_on_an_action_is_refused() -> None:
     actions[0]["albauth"] = {"pkce": True, "pcke": True}
     issue_at(refused(with_rules(a_rule(actions=actions))), "listeners[0].Rules[0].Actions[0].albauth.pcke",
              "unknown setting")
+
+
+LOGOUT = {"logout_path": "/oauth2/logout", "post_logout_redirect_uri": "https://app.example.com/bye"}
+
+
+def logout_actions(**albauth: Any) -> list[dict[str, Any]]:
+    actions = oidc_actions()
+    actions[0]["albauth"] = {**LOGOUT, **albauth}
+    return actions
+
+
+def test_logout_refuses_cross_site_get_by_default() -> None:
+    auth = load(with_rules(a_rule(actions=logout_actions()))).listeners[0].rules[0].authenticate
+    assert auth is not None and auth.logout_allow_cross_site_get is False
+
+
+def test_logout_allow_cross_site_get_is_applied() -> None:
+    auth = load(with_rules(a_rule(actions=logout_actions(logout_allow_cross_site_get=True)))
+                ).listeners[0].rules[0].authenticate
+    assert auth is not None and auth.logout_allow_cross_site_get is True
+
+
+def test_logout_allow_cross_site_get_must_be_a_boolean() -> None:
+    error = refused(with_rules(a_rule(actions=logout_actions(logout_allow_cross_site_get="links"))))
+    issue_at(error, "listeners[0].Rules[0].Actions[0].albauth.logout_allow_cross_site_get", "true or false")
+
+
+def test_logout_allow_cross_site_get_without_a_logout_path_is_refused() -> None:
+    actions = oidc_actions()
+    actions[0]["albauth"] = {"logout_allow_cross_site_get": True}
+    issue_at(refused(with_rules(a_rule(actions=actions))),
+             "listeners[0].Rules[0].Actions[0].albauth.logout_allow_cross_site_get", "only with logout_path")

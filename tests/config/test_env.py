@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from albauth.config.env import load_env
+from albauth.config.env import ENV_VARIABLES, VARIABLES, load_env
 from albauth.config.errors import ConfigError, ConfigIssue
 from albauth.config.model import ForwardAction
 
@@ -122,3 +122,33 @@ def test_env_only_oidc_on_a_public_http_listener_names_the_variables_to_set() ->
     assert issue.file == "environment" and issue.key.startswith("ALBAUTH_"), str(issue)
     for variable in ("ALBAUTH_TLS_CERT", "ALBAUTH_TRUST_FORWARDED_PROTO", "ALBAUTH_LISTEN"):
         assert variable in issue.message, issue.message
+
+
+@pytest.mark.parametrize(("variable", "value", "path", "expected"), [
+    ("ALBAUTH_DROP_INVALID_HEADER_FIELDS", "true", ("proxy", "drop_invalid_header_fields"), True),
+    ("ALBAUTH_LISTEN_BACKLOG", "512", ("listen_backlog",), 512),
+    ("ALBAUTH_MAX_CONNECTIONS", "20000", ("max_connections",), 20000),
+])
+def test_env_only_connection_and_header_settings(variable: str, value: str, path: tuple[str, ...],
+                                                 expected: object) -> None:
+    node: object = load_env({**ENV, variable: value})
+    for name in path:
+        node = getattr(node, name)
+    assert node == expected
+
+
+@pytest.mark.parametrize(("variable", "value", "words"), [
+    ("ALBAUTH_DROP_INVALID_HEADER_FIELDS", "maybe", ("true or false",)),
+    ("ALBAUTH_LISTEN_BACKLOG", "0", ("between 1 and 65535",)),
+    ("ALBAUTH_LISTEN_BACKLOG", "big", ("whole number",)),
+    ("ALBAUTH_MAX_CONNECTIONS", "0", ("between 1",)),
+])
+def test_env_only_bad_connection_and_header_settings_are_named(variable: str, value: str,
+                                                               words: tuple[str, ...]) -> None:
+    env_issue(env_refused({**ENV, variable: value}), variable, *words)
+
+
+def test_every_variable_is_listed_once_with_what_it_sets() -> None:
+    names = [v.name for v in ENV_VARIABLES]
+    assert len(names) == len(set(names)) and list(VARIABLES) == names
+    assert all(v.help and v.name.startswith("ALBAUTH_") for v in ENV_VARIABLES)
