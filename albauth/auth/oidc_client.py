@@ -367,8 +367,10 @@ class OidcClient:
 
     # -- UserInfo ----------------------------------------------------------------------
 
-    async def userinfo(self, access_token: str) -> UserInfo:
-        """OIDC Core §5.3 with the access token as a Bearer header (RFC 6750 §2.1)."""
+    async def userinfo(self, access_token: str, *, sub: str | None = None) -> UserInfo:
+        """OIDC Core §5.3 with the access token as a Bearer header (RFC 6750 §2.1).
+        With `sub` (the ID token's, or the session's on a refresh), an answer about
+        another user is refused: §5.3.2 says its values MUST NOT be used."""
         endpoint = (await self.metadata()).userinfo_endpoint
         status, body = await self._call(
             "GET", endpoint, what="userinfo endpoint",
@@ -379,10 +381,13 @@ class OidcClient:
             raise UserinfoEndpointFailed(f"userinfo endpoint answered {status}",
                                          http_status=status)
         try:
-            return parse_userinfo_response(body)
+            info = parse_userinfo_response(body)
+            if sub is not None and info.sub != sub:
+                raise InvalidUserinfoResponse("userinfo sub does not match the ID token sub")
         except InvalidUserinfoResponse as exc:
             log.warning("userinfo endpoint %s: %s", endpoint, exc)
             raise
+        return info
 
     # -- ID token ------------------------------------------------------------------------
 

@@ -97,3 +97,19 @@ def test_claims_pass_and_nbf_in_the_future_fails():
                      now=1_000)
     check_claims({**CLAIMS, "nbf": 1_050}, issuer="https://op.example", client_id="rp",
                  now=1_000)  # within the leeway
+
+
+def test_iat_in_the_future_beyond_the_leeway_fails() -> None:
+    # OIDC Core 3.1.3.7 step 10: a token issued an hour from now is not believable.
+    with pytest.raises(InvalidIdToken, match="issued in the future"):
+        check_claims({**CLAIMS, "iat": 1_061}, issuer="https://op.example", client_id="rp",
+                     now=1_000)
+    check_claims({**CLAIMS, "iat": 1_060}, issuer="https://op.example", client_id="rp",
+                 now=1_000)  # within the leeway
+
+
+@pytest.mark.parametrize("sub", [None, "", 42])
+def test_sub_is_required(sub: object) -> None:
+    claims = {k: v for k, v in {**CLAIMS, "sub": sub}.items() if v is not None}
+    with pytest.raises(InvalidIdToken, match="no sub"):
+        check_claims(claims, issuer="https://op.example", client_id="rp", now=1_000)

@@ -286,6 +286,15 @@ async def test_userinfo_without_an_object_with_sub_is_401(provider, make_client,
     assert_alb(failed.value, 401, "AuthInvalidUserinfoResponse", "ELBAuthFailure")
 
 
+async def test_userinfo_about_another_sub_is_401(provider, make_client):
+    # OIDC Core 5.3.2: the UserInfo sub must equal the ID token's, else its values are unused.
+    provider.script("userinfo").body = {"sub": "user-2", "email": "other@example.com"}
+    with pytest.raises(InvalidUserinfoResponse, match="sub does not match") as failed:
+        await make_client().userinfo("at-1", sub="user-1")
+    assert_alb(failed.value, 401, "AuthInvalidUserinfoResponse", "ELBAuthFailure")
+    assert (await make_client().userinfo("at-1", sub="user-2")).sub == "user-2"
+
+
 # -- ID token ----------------------------------------------------------------------
 
 
@@ -323,7 +332,7 @@ async def test_issuer_must_match_exactly(provider, make_client):
 
 
 async def test_expired_id_token_is_401_after_the_60s_leeway(provider, make_client):
-    token = provider.id_token(exp=1_000_000)
+    token = provider.id_token(iat=999_700, exp=1_000_000)
     assert await make_client(clock=FakeClock(1_000_059)).validate_id_token(token)
     with pytest.raises(InvalidIdToken, match="expired"):
         await make_client(clock=FakeClock(1_000_061)).validate_id_token(token)
