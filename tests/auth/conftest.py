@@ -43,6 +43,7 @@ class Script:
     status: int = 200
     body: Any = None  # a JSON-able value, or bytes sent as they are
     delay: float = 0.0
+    reset: bool = False  # drop the connection instead of answering
 
 
 @dataclass
@@ -146,6 +147,10 @@ class FakeProvider:
                     await asyncio.wait_for(self.released.wait(), script.delay)
                 except TimeoutError:
                     pass
+            if script.reset:
+                assert request.transport is not None
+                request.transport.abort()  # RST-like: the client sees the connection drop
+                return web.Response(status=204)
             body = self._default(endpoint) if script.body is None else script.body
             if not isinstance(body, bytes):
                 body = json.dumps(body).encode()
