@@ -88,6 +88,7 @@ class FakeProvider:
     def new_key(self, kid: str) -> RSAKey:
         """A key never handed out before in this test."""
         native = _pooled_key(self.keys_made).private_key
+        assert native is not None  # generated keys are private
         self.keys_made += 1
         # Built from the native key: importing JWK material re-validates it (slow).
         return RSAKey(native, native, {"kid": kid, "use": "sig", "alg": "RS256"})
@@ -184,9 +185,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+MakeClient = Callable[..., OidcClient]  # keyword arguments for OidcClient over the defaults
+
+
 @pytest.fixture
-def make_client(provider: FakeProvider,
-                http: aiohttp.ClientSession) -> Callable[..., OidcClient]:
+def make_client(provider: FakeProvider, http: aiohttp.ClientSession) -> MakeClient:
     def make(**options: Any) -> OidcClient:
         options.setdefault("issuer", provider.issuer)
         options.setdefault("client_id", CLIENT_ID)

@@ -10,10 +10,8 @@ that no session cookie was set.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -31,19 +29,12 @@ from albauth.app import Runtime
 from albauth.config.load import load_text
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, FakeProvider
+from .helpers import b64url, unsigned_jwt
 
 SESSION_COOKIE = "AWSELBAuthSessionCookie"
 NONCE_COOKIE = "AWSALBAuthNonce"
 HOST = "app.test"
 IDP_TIMEOUT = 0.5  # the provider's "slow" answers take longer than this
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unsigned_jwt(header: dict[str, Any], claims: dict[str, Any]) -> str:
-    return f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}."
 
 
 @dataclass
