@@ -161,7 +161,7 @@ class AuthenticateAction:
         assert session.refresh_token is not None
         started = time.perf_counter()
         tokens = await bound.client.refresh(session.refresh_token)
-        info = await bound.client.userinfo(tokens.access_token)
+        info = await bound.client.userinfo(tokens.access_token, sub=session.sub)
         self._check_size(info.raw, tokens.access_token)
         self.metrics.auth_latency.observe(time.perf_counter() - started)
         self.metrics.count("ELBAuthRefreshTokenSuccess")
@@ -257,7 +257,7 @@ class AuthenticateAction:
         tokens: TokenSet = await client.exchange_code(code, state.redirect_uri, code_verifier=state.code_verifier)
         assert tokens.id_token is not None  # exchange_code refuses a response without one
         id_claims = await client.validate_id_token(tokens.id_token, nonce=state.oidc_nonce)
-        info = await client.userinfo(tokens.access_token)
+        info = await client.userinfo(tokens.access_token, sub=id_claims["sub"])
         self._check_size(info.raw, tokens.access_token)
         config = bound.config
         return Session(
