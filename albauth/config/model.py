@@ -183,6 +183,10 @@ class ProxySettings:
     expose_error_reason: bool = False  # x-alb-emulator-error-reason header
     # ALB does not validate the certificates of HTTPS targets; verifying them is opt-in.
     verify_target_certificates: bool = False
+    # How request paths are normalized (albauth.paths; ALB's own handling is undocumented).
+    reject_encoded_slash: bool = True  # %2F/%5C in a path: 400
+    merge_slashes: bool = True  # `//` is `/`, as nginx's default
+    reject_dot_segment_parameters: bool = True  # `..;x`, `.;x`, `;x` segments: 400
 
 
 @dataclass(frozen=True)
