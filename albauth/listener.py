@@ -60,10 +60,13 @@ class ListenerHandler:
             return self._origin
         if self.listener.trust_forwarded_proto:
             # Behind a TLS-terminating proxy: it tells us what the browser used.
-            proto = request.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip().lower()
-            port = request.headers.get("X-Forwarded-Port", "443" if proto == "https" else "80")
-            return ClientOrigin(proto if proto in ("http", "https") else "https", port.split(",")[0].strip(),
-                          secure_cookies=proto != "http")
+            proto = (_nearest_proxy_value(request, "X-Forwarded-Proto") or "").lower()
+            if proto not in ("http", "https"):
+                proto = "https"
+            port = _nearest_proxy_value(request, "X-Forwarded-Port") or ""
+            if not _is_port(port):
+                port = "443" if proto == "https" else "80"
+            return ClientOrigin(proto, port, secure_cookies=proto != "http")
         raise AssertionError("unreachable: _origin is set unless forwarded proto is trusted")
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -75,6 +78,10 @@ class ListenerHandler:
         if xff is not None and xff.count(",") + 1 > MAX_XFF_ADDRESSES:
             return alb_error_response(463)
         if sum(len(k) + len(v) + 4 for k, v in request.raw_headers) > MAX_HEADERS_BYTES:
+            return alb_error_response(400)
+        if not headers.get("Host", "").isascii():
+            # A host name is ASCII (RFC 3986 3.2.2; IDNs travel as punycode); bytes that are
+            # not UTF-8 arrive as surrogates and broke the login redirect with a 500.
             return alb_error_response(400)
         target = self.normal_target(request)
         if target is None:
@@ -173,3 +180,14 @@ class ListenerHandler:
         location = f"{scheme}://{fill(action.host)}:{fill(action.port)}{fill(action.path)}"
         query = fill(action.query)
         return f"{location}?{query}" if query else location
+
+
+def _nearest_proxy_value(request: web.BaseRequest, name: str) -> str | None:
+    """The value the nearest proxy added: the last element of the last line. Earlier ones
+    come from further away, the client included, and prove nothing."""
+    lines = request.headers.getall(name, ())
+    return lines[-1].rpartition(",")[2].strip() if lines else None
+
+
+def _is_port(value: str) -> bool:
+    return 0 < len(value) <= 5 and value.isascii() and value.isdigit() and 0 < int(value) <= 65535
