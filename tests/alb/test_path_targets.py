@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import unused_port
@@ -35,7 +36,7 @@ from yarl import URL
 
 from albauth.devidp import DevIdP
 
-from .conftest import Alb, StartAlb, oidc_action
+from .conftest import Alb, StartAlb, Upstream, oidc_action
 
 HOSTILE: list[tuple[str, str]] = [
     # the rule and the target agree on the plain spellings
@@ -309,3 +310,14 @@ async def test_redirect_action_path_placeholder_is_the_normalized_path(start_alb
     alb = await start_alb(default=[redirect])
     status, location, _ = await send_raw(alb.port, "/old/x/../%7Ey//z?a=..%2F", tls=True)
     assert (status, location) == (301, "https://new.test:443/moved/old/~y/z?a=..%2F")
+
+
+async def test_websocket_upgrade_is_sent_the_normalized_path(start_alb: StartAlb, upstream: Upstream) -> None:
+    """The WebSocket relay takes the same normalized request-target as plain requests."""
+    alb = await start_alb(default=[{"Type": "forward", "Order": 1, "TargetGroupArn": "app"}])
+    async with aiohttp.ClientSession() as session:
+        url = URL(f"wss://127.0.0.1:{alb.port}/x/%2e%2e//ws?q=/../a", encoded=True)
+        async with session.ws_connect(url, ssl=False, headers={"Host": "app.test"}) as ws:
+            await ws.send_str("hello")
+            assert (await ws.receive_str(timeout=5)) == "hello"
+    assert upstream.last["path"] == "/ws?q=/../a"
