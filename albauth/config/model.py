@@ -193,10 +193,10 @@ class ProxySettings:
     # ALB's load-balancer attribute routing.http.drop_invalid_header_fields.enabled: drop request
     # headers whose name is outside [-A-Za-z0-9] (default false, as ALB).
     drop_invalid_header_fields: bool = False
-    # How a request path is normalized before rules see it (what ALB does is undocumented):
+    # How a request path is normalized before rules and targets see it (albauth.paths; ALB: undocumented):
     reject_encoded_slash: bool = True  # %2F / %5C answered 400; false: kept encoded, not separators
     merge_slashes: bool = True  # //a///b is /a/b
-    reject_dot_segment_parameters: bool = True  # a `;` parameter on a dot segment (`..;/`) answered 400
+    reject_dot_segment_parameters: bool = True  # `..;x`, `.;x`, `;x` segments answered 400 (Tomcat drops them)
 
 
 @dataclass(frozen=True)
