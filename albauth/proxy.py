@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import aiohttp
 from aiohttp import WSMsgType, web
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 from yarl import URL
 
 from albauth.config.model import ProxySettings
@@ -51,12 +51,12 @@ def trace_header(inbound: str | None) -> str:
     return ";".join(fields)
 
 
-def connection_tokens(headers: CIMultiDictProxy[str]) -> frozenset[str]:
-    """Fields named in `Connection` are hop-by-hop for this message too."""
-    named = headers.getall("Connection", ())
-    if not named:
-        return frozenset()
-    return frozenset(t.strip().lower() for v in named for t in v.split(","))
+def connection_tokens(values: Sequence[str]) -> frozenset[str]:
+    """The field names listed in `Connection` values: hop-by-hop for this message too
+    (RFC 9110 7.6.1). Requests and responses both go through here."""
+    if not values:
+        return frozenset()  # the common case: no generator per message
+    return frozenset(t.strip().lower() for v in values for t in v.split(","))
 
 
 def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
@@ -74,7 +74,7 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     out["X-Amzn-Trace-Id"] = trace_header(inbound.get("X-Amzn-Trace-Id"))
     for name, value in auth_headers:
         out.add(name, value)
-    extra_hop = connection_tokens(inbound)
+    extra_hop = connection_tokens(inbound.getall("Connection", ()))
     for name, value in inbound.items():
         lower = name.lower()
         if (lower in HOP_BY_HOP or lower in _ALB_SET or lower.startswith("x-amzn-oidc-")
@@ -86,8 +86,7 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
 
 def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], out: CIMultiDict[str]) -> None:
     """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
-    extra_hop = frozenset(t.strip().lower() for v in upstream.connection for t in v.split(",")) \
-        if upstream.connection else frozenset()
+    extra_hop = connection_tokens(upstream.connection)
     for name, value in upstream.headers:
         lower = name.lower()
         if lower in HOP_BY_HOP or lower == "content-length" or lower in extra_hop:
