@@ -224,49 +224,70 @@ class Forwarder:
                          response_headers: Sequence[tuple[str, str]]) -> web.StreamResponse:
         if self._stopping:
             return alb_error_response(503)
+        upstream = await self._connect_websocket(request, url, headers)
+        if isinstance(upstream, web.StreamResponse):
+            return upstream
+        client_ws = await self._accept_websocket(request, upstream, response_headers)
+        self._websockets.add(client_ws)
+        try:
+            await _relay_websocket(client_ws, upstream)
+        finally:
+            self._websockets.discard(client_ws)
+        return client_ws
+
+    async def _connect_websocket(self, request: web.BaseRequest, url: URL, headers: CIMultiDict[str]
+                                 ) -> aiohttp.ClientWebSocketResponse | web.StreamResponse:
+        """The handshake with the target, or ALB's error page when it fails."""
         protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
         ws_url = url.with_scheme("wss" if url.scheme == "https" else "ws")
         try:
-            upstream = await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
-                                                    autoclose=False, autoping=False, max_msg_size=0,
-                                                    ssl=self.settings.verify_target_certificates)
+            return await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
+                                                autoclose=False, autoping=False, max_msg_size=0,
+                                                ssl=self.settings.verify_target_certificates)
         except TimeoutError:
             return alb_error_response(504)
         except aiohttp.WSServerHandshakeError as exc:
             return alb_error_response(502 if exc.status < 400 else exc.status)
         except aiohttp.ClientError:
             return alb_error_response(502)
+
+    @staticmethod
+    async def _accept_websocket(request: web.BaseRequest, upstream: aiohttp.ClientWebSocketResponse,
+                                response_headers: Sequence[tuple[str, str]]) -> web.WebSocketResponse:
+        """The client's handshake, with the subprotocol the target chose."""
         client_ws = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else (),
                                           autoclose=False, autoping=False, max_msg_size=0)
         for name, value in response_headers:
             client_ws.headers.add(name, value)
         await client_ws.prepare(request)  # type: ignore[arg-type]
-        self._websockets.add(client_ws)
-
-        async def pump(src: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
-                       dst: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
-            async for msg in src:
-                if msg.type == WSMsgType.TEXT:
-                    await dst.send_str(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    await dst.send_bytes(msg.data)
-                elif msg.type == WSMsgType.PING:
-                    await dst.ping(msg.data)
-                elif msg.type == WSMsgType.PONG:
-                    await dst.pong(msg.data)
-                elif msg.type == WSMsgType.CLOSE:
-                    break
-            if not dst.closed:
-                await dst.close(code=src.close_code or 1000)
-
-        tasks = [asyncio.ensure_future(pump(client_ws, upstream)),
-                 asyncio.ensure_future(pump(upstream, client_ws))]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._websockets.discard(client_ws)
-            for t in tasks:
-                t.cancel()
-            await upstream.close()
-            await client_ws.close()
         return client_ws
+
+
+async def _pump(src: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+                dst: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
+    async for msg in src:
+        if msg.type == WSMsgType.TEXT:
+            await dst.send_str(msg.data)
+        elif msg.type == WSMsgType.BINARY:
+            await dst.send_bytes(msg.data)
+        elif msg.type == WSMsgType.PING:
+            await dst.ping(msg.data)
+        elif msg.type == WSMsgType.PONG:
+            await dst.pong(msg.data)
+        elif msg.type == WSMsgType.CLOSE:
+            break
+    if not dst.closed:
+        await dst.close(code=src.close_code or 1000)
+
+
+async def _relay_websocket(client_ws: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
+    """Both directions until one side ends; then both are closed."""
+    tasks = [asyncio.ensure_future(_pump(client_ws, upstream)),
+             asyncio.ensure_future(_pump(upstream, client_ws))]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await upstream.close()
+        await client_ws.close()
