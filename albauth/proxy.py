@@ -30,7 +30,12 @@ HOP_BY_HOP = frozenset({
 })
 _WS_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
                            "sec-websocket-protocol", "sec-websocket-accept"})
+# The headers albauth sets for the target (spec 5.3): a client's own copy is never forwarded.
+# Names are compared lower-cased with `_` folded to `-`, because CGI and WSGI servers
+# (wsgiref, older gunicorn) turn both `X-Amzn-Oidc-Data` and `X_Amzn_Oidc_Data` into
+# HTTP_X_AMZN_OIDC_DATA: the app would read a forged identity under any spelling.
 _ALB_SET = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "host", "x-amzn-trace-id"})
+_ALB_SET_PREFIXES = ("x-amzn-oidc-", "x-amzn-mtls-")
 # Responses up to this size are read whole and sent in one write; larger ones stream.
 _SMALL_BODY = 256 * 1024
 _CHUNK = 64 * 1024
@@ -77,8 +82,11 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     extra_hop = connection_tokens(inbound.getall("Connection", ()))
     for name, value in inbound.items():
         lower = name.lower()
-        if (lower in HOP_BY_HOP or lower in _ALB_SET or lower.startswith("x-amzn-oidc-")
-                or lower in extra_hop or (websocket and lower in _WS_HANDSHAKE)):
+        if lower in HOP_BY_HOP or lower in extra_hop or (websocket and lower in _WS_HANDSHAKE):
+            continue
+        if "_" in lower:
+            lower = lower.replace("_", "-")
+        if lower in _ALB_SET or lower.startswith(_ALB_SET_PREFIXES):
             continue
         out.add(name, value)
     return out
