@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Sequence
 
@@ -36,6 +37,9 @@ _WS_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-we
 # HTTP_X_AMZN_OIDC_DATA: the app would read a forged identity under any spelling.
 _ALB_SET = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "host", "x-amzn-trace-id"})
 _ALB_SET_PREFIXES = ("x-amzn-oidc-", "x-amzn-mtls-")
+# ALB's routing.http.drop_invalid_header_fields.enabled: "header fields with names that
+# do not conform to the regular expression ([-A-Za-z0-9]+)" are removed.
+_VALID_NAME = re.compile(r"[-A-Za-z0-9]+").fullmatch
 # Responses up to this size are read whole and sent in one write; larger ones stream.
 _SMALL_BODY = 256 * 1024
 _CHUNK = 64 * 1024
@@ -65,9 +69,11 @@ def connection_tokens(values: Sequence[str]) -> frozenset[str]:
 
 
 def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
-                             auth_headers: Sequence[tuple[str, str]], websocket: bool) -> CIMultiDict[str]:
+                             auth_headers: Sequence[tuple[str, str]], websocket: bool,
+                             drop_invalid_header_fields: bool = False) -> CIMultiDict[str]:
     """Headers for the target, in ALB's order on the wire: X-Forwarded-For, -Proto, -Port,
-    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own."""
+    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own (without names outside
+    `[-A-Za-z0-9]` when `drop_invalid_header_fields`)."""
     inbound = request.headers
     out: CIMultiDict[str] = CIMultiDict()
     out["X-Forwarded-For"] = forwarded_for
@@ -83,6 +89,8 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     for name, value in inbound.items():
         lower = name.lower()
         if lower in HOP_BY_HOP or lower in extra_hop or (websocket and lower in _WS_HANDSHAKE):
+            continue
+        if drop_invalid_header_fields and not _VALID_NAME(name):
             continue
         if "_" in lower:
             lower = lower.replace("_", "-")

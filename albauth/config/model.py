@@ -183,6 +183,9 @@ class ProxySettings:
     expose_error_reason: bool = False  # x-alb-emulator-error-reason header
     # ALB does not validate the certificates of HTTPS targets; verifying them is opt-in.
     verify_target_certificates: bool = False
+    # ALB's routing.http.drop_invalid_header_fields.enabled (default false): client header
+    # names outside [-A-Za-z0-9] are not forwarded.
+    drop_invalid_header_fields: bool = False
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,34 @@ async def test_without_strip_everywhere_exact_names_pass_and_underscore_spelling
                                                b"x_amzn_oidc_identity: forged-0\r\nConnection: close\r\n\r\n")
     assert status == 200
     assert json.loads(body)["HTTP_X_AMZN_OIDC_IDENTITY"] == "alice"
+
+
+# --- drop_invalid_header_fields (ALB's routing.http.drop_invalid_header_fields.enabled) --
+
+INVALID_NAMES = ["X_Custom", "X.Dotted", "X~Tilde", "X!Bang", "X*Star", "X'Quote", "X|Pipe", "X^Caret", "X`Tick"]
+
+
+def _drop_invalid(settings: Settings, enabled: bool) -> Settings:
+    return dataclasses.replace(settings, proxy=dataclasses.replace(settings.proxy,
+                                                                   drop_invalid_header_fields=enabled))
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+async def test_drop_invalid_header_fields_drops_names_outside_alnum_and_dash(
+        echo_upstream: EchoUpstream, start_albauth: StartAlbauth, enabled: bool) -> None:
+    """Off (ALB's default): every name the HTTP grammar allows is forwarded. On: names with
+    characters outside [-A-Za-z0-9] are not; valid ones still are."""
+    upstream = await echo_upstream()
+    settings = _drop_invalid(proxy_settings({"app": [str(upstream.make_url(""))]}), enabled)
+    _, port = address(await start_albauth(settings))
+    lines = "".join(f"{name}: v\r\n" for name in INVALID_NAMES)
+    status, _, body = await raw_http(port, f"GET / HTTP/1.1\r\nHost: a\r\n{lines}X-Valid-9: kept\r\n"
+                                           "Connection: close\r\n\r\n".encode())
+    assert status == 200
+    names = {k for k, _ in json.loads(body)["headers"]}
+    assert "X-Valid-9" in names
+    assert (names & set(INVALID_NAMES)) == (set() if enabled else set(INVALID_NAMES))
+
+
+def test_drop_invalid_header_fields_is_off_by_default() -> None:
+    assert proxy_settings({"app": ["http://127.0.0.1:1"]}).proxy.drop_invalid_header_fields is False
