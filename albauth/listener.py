@@ -119,7 +119,6 @@ class ListenerHandler:
             fwd_headers = upstream_request_headers(
                 request, forwarded_for=f"{xff}, {peer}" if xff else peer, proto=origin.scheme,
                 port=origin.port, auth_headers=passed.headers,
-                websocket=request.headers.get("Upgrade", "").lower() == "websocket",
                 drop_invalid_header_fields=self.settings.drop_invalid_header_fields)
             return await self.forwarder.forward(
                 request, target, fwd_headers,

@@ -5,32 +5,38 @@ streamed both ways, WebSocket upgrades spliced, hop-by-hop headers dropped, `Hos
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
 import time
 from collections.abc import Iterable, Sequence
 
-import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
 from albauth.config.model import ProxySettings
 from albauth.error_pages import alb_error_response
-from albauth.upstream import Connection, MalformedRequestHead, TargetTimeout, UpstreamClient, UpstreamError
+from albauth.upstream import (
+    Connection,
+    MalformedRequestHead,
+    TargetOrigin,
+    TargetTimeout,
+    Tunnel,
+    UpstreamClient,
+    UpstreamError,
+    open_tunnel,
+)
+from albauth.websocket_relay import WebSocketRelay
 
 log = logging.getLogger("albauth.proxy")
 
-# RFC 9110 7.6.1 hop-by-hop fields, plus the WebSocket handshake fields the client library
-# regenerates for its own connection to the target.
+# RFC 9110 7.6.1 hop-by-hop fields. A WebSocket upgrade sets its own Connection and Upgrade;
+# its Sec-WebSocket-* fields pass end to end (the target answers the handshake itself).
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "transfer-encoding", "upgrade",
 })
-_WS_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
-                           "sec-websocket-protocol", "sec-websocket-accept"})
 # The headers albauth sets for the target (spec 5.3): a client's own copy is never forwarded.
 # Names are compared lower-cased with `_` folded to `-`, because CGI and WSGI servers
 # (wsgiref, older gunicorn) turn both `X-Amzn-Oidc-Data` and `X_Amzn_Oidc_Data` into
@@ -69,7 +75,7 @@ def connection_tokens(values: Sequence[str]) -> frozenset[str]:
 
 
 def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
-                             auth_headers: Sequence[tuple[str, str]], websocket: bool,
+                             auth_headers: Sequence[tuple[str, str]],
                              drop_invalid_header_fields: bool = False) -> CIMultiDict[str]:
     """Headers for the target, in ALB's order on the wire: X-Forwarded-For, -Proto, -Port,
     Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own (without names outside
@@ -88,7 +94,7 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     extra_hop = connection_tokens(inbound.getall("Connection", ()))
     for name, value in inbound.items():
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in extra_hop or (websocket and lower in _WS_HANDSHAKE):
+        if lower in HOP_BY_HOP or lower in extra_hop:
             continue
         if drop_invalid_header_fields and not _VALID_NAME(name):
             continue
@@ -100,7 +106,8 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     return out
 
 
-def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], out: CIMultiDict[str]) -> None:
+def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, str]],
+                      out: CIMultiDict[str]) -> None:
     """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
     extra_hop = connection_tokens(upstream.connection)
     for name, value in upstream.headers:
@@ -112,56 +119,43 @@ def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], ou
         out.add(name, value)
 
 
+def is_websocket_upgrade(request: web.BaseRequest) -> bool:
+    """RFC 6455 4.1: a GET with `Upgrade: websocket` and `Connection: Upgrade`. Anything
+    else is forwarded as plain HTTP, where Upgrade is hop-by-hop and dropped."""
+    headers = request.headers
+    return (request.method == "GET" and headers.get("Upgrade", "").lower() == "websocket"
+            and "upgrade" in connection_tokens(headers.getall("Connection", ())))
+
+
 class Forwarder:
-    """Owns the pooled upstream clients; one per process. HTTP goes through albauth's own
-    HTTP/1.1 client (`albauth.upstream`); WebSocket upgrades through aiohttp's."""
+    """Owns the pooled upstream client (albauth's own HTTP/1.1 client, `albauth.upstream`);
+    one per process. WebSocket upgrades get a connection of their own, spliced after the 101."""
 
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
         self.upstream = UpstreamClient(connect_timeout=settings.connect_timeout,
                                        idle_timeout=settings.idle_timeout,
                                        verify_certificates=settings.verify_target_certificates)
-        self._client: aiohttp.ClientSession | None = None
-        self._websockets: set[web.WebSocketResponse] = set()
+        self._websockets: set[WebSocketRelay] = set()
         self._stopping = False
-
-    @property
-    def client(self) -> aiohttp.ClientSession:
-        """aiohttp's client, for WebSocket upgrades only."""
-        if self._client is None:
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=self.settings.idle_timeout,
-                                             ttl_dns_cache=60, enable_cleanup_closed=True)
-            self._client = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,  # bytes pass through exactly as the target sent them
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-                timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout,
-                                              sock_read=self.settings.idle_timeout),
-            )
-        return self._client
 
     async def close_websockets(self) -> None:
         """End every relayed WebSocket with 1001 Going Away (RFC 6455 7.4.1), and refuse new
         ones. They live for hours; left open, each would hold a graceful shutdown for its
         whole timeout."""
         self._stopping = True
-        await asyncio.gather(*(ws.close(code=1001, message=b"server shutting down")
-                               for ws in list(self._websockets)), return_exceptions=True)
+        for relay in list(self._websockets):
+            relay.going_away()
 
     async def close(self) -> None:
         self.upstream.close()
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
                       response_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         origin = self.upstream.pool.origin(target)
-        if request.headers.get("Upgrade", "").lower() == "websocket":
+        if is_websocket_upgrade(request):
             # The request-target is passed on exactly as the client sent it (ALB does not rewrite).
-            url = URL(origin.base + request.raw_path, encoded=True)
-            return await self._websocket(request, url, headers, response_headers)
+            return await self._websocket(request, origin, request.raw_path, headers, response_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
                 and request.headers.get("Expect", "").lower() == "100-continue"):
@@ -236,74 +230,54 @@ class Forwarder:
         await resp.write_eof()
         return resp
 
-    async def _websocket(self, request: web.BaseRequest, url: URL, headers: CIMultiDict[str],
-                         response_headers: Sequence[tuple[str, str]]) -> web.StreamResponse:
+    async def _websocket(self, request: web.BaseRequest, origin: TargetOrigin, path_qs: str,
+                         headers: CIMultiDict[str], response_headers: Sequence[tuple[str, str]]
+                         ) -> web.StreamResponse:
         if self._stopping:
             return alb_error_response(503)
-        upstream = await self._connect_websocket(request, url, headers)
-        if isinstance(upstream, web.StreamResponse):
-            return upstream
-        client_ws = await self._accept_websocket(request, upstream, response_headers)
-        self._websockets.add(client_ws)
+        tunnel = await self._open_tunnel(origin, path_qs, headers)
+        if isinstance(tunnel, web.StreamResponse):
+            return tunnel
+        if tunnel.status != 101:
+            # The target refused the upgrade: as before, ALB's page (its status when an error).
+            tunnel.close()
+            return alb_error_response(502 if tunnel.status < 400 else tunnel.status)
+        resp = await _switch_protocols(request, tunnel, response_headers)
+        relay = WebSocketRelay(request, tunnel, self.settings.idle_timeout)
+        self._websockets.add(relay)
         try:
-            await _relay_websocket(client_ws, upstream)
+            await relay.run()
         finally:
-            self._websockets.discard(client_ws)
-        return client_ws
+            self._websockets.discard(relay)
+            relay.close()
+        return resp
 
-    async def _connect_websocket(self, request: web.BaseRequest, url: URL, headers: CIMultiDict[str]
-                                 ) -> aiohttp.ClientWebSocketResponse | web.StreamResponse:
-        """The handshake with the target, or ALB's error page when it fails."""
-        protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        ws_url = url.with_scheme("wss" if url.scheme == "https" else "ws")
+    async def _open_tunnel(self, origin: TargetOrigin, path_qs: str, headers: CIMultiDict[str]
+                           ) -> Tunnel | web.StreamResponse:
+        """The upgrade request sent and the target's answer read, or ALB's error page."""
+        headers["Connection"] = "Upgrade"  # hop-by-hop: ours to the target, not the client's
+        headers["Upgrade"] = "websocket"
         try:
-            return await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
-                                                autoclose=False, autoping=False, max_msg_size=0,
-                                                ssl=self.settings.verify_target_certificates)
-        except TimeoutError:
+            return await open_tunnel(origin, "GET", path_qs, headers, connect_timeout=self.settings.connect_timeout,
+                                     idle_timeout=self.settings.idle_timeout)
+        except TargetTimeout as exc:
+            log.warning("target %s timed out: %s", origin.base, exc)
             return alb_error_response(504)
-        except aiohttp.WSServerHandshakeError as exc:
-            return alb_error_response(502 if exc.status < 400 else exc.status)
-        except aiohttp.ClientError:
+        except UpstreamError as exc:
+            log.warning("target %s failed: %s: %s", origin.base, exc.__class__.__name__, exc)
             return alb_error_response(502)
-
-    @staticmethod
-    async def _accept_websocket(request: web.BaseRequest, upstream: aiohttp.ClientWebSocketResponse,
-                                response_headers: Sequence[tuple[str, str]]) -> web.WebSocketResponse:
-        """The client's handshake, with the subprotocol the target chose."""
-        client_ws = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else (),
-                                          autoclose=False, autoping=False, max_msg_size=0)
-        for name, value in response_headers:
-            client_ws.headers.add(name, value)
-        await client_ws.prepare(request)  # type: ignore[arg-type]
-        return client_ws
+        except MalformedRequestHead:
+            return alb_error_response(400)
 
 
-async def _pump(src: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
-                dst: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
-    async for msg in src:
-        if msg.type == WSMsgType.TEXT:
-            await dst.send_str(msg.data)
-        elif msg.type == WSMsgType.BINARY:
-            await dst.send_bytes(msg.data)
-        elif msg.type == WSMsgType.PING:
-            await dst.ping(msg.data)
-        elif msg.type == WSMsgType.PONG:
-            await dst.pong(msg.data)
-        elif msg.type == WSMsgType.CLOSE:
-            break
-    if not dst.closed:
-        await dst.close(code=src.close_code or 1000)
-
-
-async def _relay_websocket(client_ws: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
-    """Both directions until one side ends; then both are closed."""
-    tasks = [asyncio.ensure_future(_pump(client_ws, upstream)),
-             asyncio.ensure_future(_pump(upstream, client_ws))]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
-        await upstream.close()
-        await client_ws.close()
+async def _switch_protocols(request: web.BaseRequest, tunnel: Tunnel,
+                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+    """The target's 101 to the client, with its end-to-end fields (Sec-WebSocket-Accept,
+    the subprotocol and extensions it chose) and ours (Set-Cookie after a login)."""
+    resp = web.StreamResponse(status=101, reason=tunnel.reason or None)
+    _response_headers(tunnel, extra, resp.headers)
+    resp.headers["Connection"] = "Upgrade"
+    resp.headers["Upgrade"] = next((v for k, v in tunnel.headers if k.lower() == "upgrade"), "websocket")
+    resp.force_close()  # the connection is the tunnel's now: no keep-alive after it
+    await resp.prepare(request)
+    return resp
