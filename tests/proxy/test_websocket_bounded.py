@@ -5,7 +5,6 @@ listener's idle timeout, as ALB's do."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import os
 import struct
@@ -17,49 +16,7 @@ from aiohttp.test_utils import unused_port
 from foundation_helpers import ServeProcess, address, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth
-
-WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 1.3
-
-
-def accept_key(key: bytes) -> bytes:
-    return base64.b64encode(hashlib.sha1(key + WS_GUID).digest())
-
-
-class SinkTarget:
-    """A WebSocket target on raw sockets: answers the handshake, then counts and discards
-    every byte (a real app would refuse a 1 GiB frame; this one lets us watch albauth)."""
-
-    def __init__(self) -> None:
-        self.received = 0
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            key = next(line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"sec-websocket-key:"))
-            writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n")
-            while data := await reader.read(256 * 1024):
-                self.received += len(data)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-
-async def raw_upgrade(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    key = base64.b64encode(os.urandom(16))
-    writer.write(b"GET /ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    assert head.startswith(b"HTTP/1.1 101 "), head
-    assert accept_key(key) in head
-    return reader, writer
+from .websocket_targets import SinkTarget, raw_upgrade
 
 
 async def test_a_frame_announcing_a_gibibyte_does_not_grow_albauths_memory() -> None:
@@ -72,14 +29,14 @@ async def test_a_frame_announcing_a_gibibyte_does_not_grow_albauths_memory() -> 
                          "ALBAUTH_ADMIN_LISTEN": "off", "ALBAUTH_LOG_LEVEL": "WARNING"})
     try:
         await proc.wait_ready()
-        _, warm = await raw_upgrade(port)  # every code path once, so the baseline holds the code
+        _, warm, _ = await raw_upgrade(port)  # every code path once, so the baseline holds the code
         warm.write(b"\x82\x85" + os.urandom(4) + b"hello")
         await warm.drain()
         warm.close()
         await asyncio.sleep(0.2)
         baseline = proc.peak_rss_kib()
 
-        _, writer = await raw_upgrade(port)
+        _, writer, _ = await raw_upgrade(port)
         writer.write(b"\x82\xff" + struct.pack("!Q", 1 << 30) + os.urandom(4))  # binary, masked, 1 GiB
         block, sent = os.urandom(256 * 1024), 0
         for _ in range(256):  # 64 MiB, at the pace albauth takes it
