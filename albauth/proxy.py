@@ -171,11 +171,16 @@ class Forwarder:
         self.upstream.close()
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
-                      response_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
+                      response_headers: Sequence[tuple[str, str]] = (), *,
+                      path_qs: str | None = None) -> web.StreamResponse:
+        """`path_qs` is the request-target the target receives (path and `?query`): the one
+        the rules matched, so that the rule and the target agree on the path. Without it,
+        the request-target exactly as the client sent it."""
         origin = self.upstream.pool.origin(target)
+        if path_qs is None:
+            path_qs = request.raw_path
         if is_websocket_upgrade(request):
-            # The request-target is passed on exactly as the client sent it (ALB does not rewrite).
-            return await self._websocket(request, origin, request.raw_path, headers, response_headers)
+            return await self._websocket(request, origin, path_qs, headers, response_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
                 and request.headers.get("Expect", "").lower() == "100-continue"):
@@ -184,7 +189,7 @@ class Forwarder:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             headers.popall("Expect", None)
         try:
-            upstream = await self.upstream.send(origin, request.method, request.raw_path, headers, body)
+            upstream = await self.upstream.send(origin, request.method, path_qs, headers, body)
         except TargetTimeout as exc:
             log.warning("target %s timed out: %s", target, exc)
             return alb_error_response(504)
