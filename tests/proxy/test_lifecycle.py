@@ -80,3 +80,18 @@ async def test_env_only_serve_forwards_with_alb_headers_and_stops_on_sigterm(ech
         assert await asyncio.get_running_loop().run_in_executor(None, proc.proc.wait, 10) == 0
     finally:
         proc.stop()
+
+
+async def test_new_websocket_upgrades_are_503_once_stopping_began(start_albauth: StartAlbauth,
+                                                                  echo_upstream: EchoUpstream,
+                                                                  client: aiohttp.ClientSession) -> None:
+    """Between the 1001s and the listener closing, an upgrade would start a WebSocket that
+    the shutdown then cuts: ALB's 503 instead. Plain HTTP is still forwarded."""
+    upstream = await echo_upstream()
+    runtime = await start_albauth(proxy_settings({"app": [str(upstream.make_url(""))]}))
+    base, _ = address(runtime)
+    await runtime.forwarder.close_websockets()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect(base + "/ws")
+    assert refused.value.status == 503
+    assert (await get_echo(client, base + "/still"))["path"] == "/still"
