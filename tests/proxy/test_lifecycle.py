@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import struct
 import time
 
 import aiohttp
@@ -14,6 +15,7 @@ from aiohttp.test_utils import unused_port
 from foundation_helpers import TRACE_ROOT, ServeProcess, address, headers_of, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth, get_echo
+from .websocket_targets import SinkTarget, raw_upgrade
 
 # --- Lifecycle -------------------------------------------------------------------------
 
@@ -95,3 +97,20 @@ async def test_new_websocket_upgrades_are_503_once_stopping_began(start_albauth:
         await client.ws_connect(base + "/ws")
     assert refused.value.status == 503
     assert (await get_echo(client, base + "/still"))["path"] == "/still"
+
+
+async def test_going_away_is_never_written_inside_a_frame(start_albauth: StartAlbauth) -> None:
+    """RFC 6455 5.4: a control frame may come between the fragments of a message, never
+    inside a frame. Stopping while the target is half way through a frame cuts the
+    connection without a Close frame rather than corrupt the stream."""
+    half_frame = b"\x82\x7e" + struct.pack("!H", 1000) + b"x" * 500  # announces 1000 bytes, sends 500
+    target = SinkTarget(after_101=half_frame)
+    try:
+        runtime = await start_albauth(proxy_settings({"app": [await target.start()]}))
+        reader, writer, _ = await raw_upgrade(address(runtime)[1])
+        assert await asyncio.wait_for(reader.readexactly(len(half_frame)), 5) == half_frame
+        await runtime.forwarder.close_websockets()
+        assert await asyncio.wait_for(reader.read(-1), 5) == b""  # the connection ends, nothing added
+        writer.close()
+    finally:
+        target.server.close()

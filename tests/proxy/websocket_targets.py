@@ -19,8 +19,9 @@ class SinkTarget:
     """A WebSocket target on raw sockets: answers the handshake, then counts and discards
     every byte (a real app would refuse a 1 GiB frame; this one lets us watch albauth)."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_101: bytes = b"") -> None:
         self.received = 0
+        self.after_101 = after_101  # bytes the target sends right after its 101
 
     async def start(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -32,7 +33,7 @@ class SinkTarget:
             key = next(line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
                        if line.lower().startswith(b"sec-websocket-key:"))
             writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n")
+                         b"Sec-WebSocket-Accept: " + accept_key(key) + b"\r\n\r\n" + self.after_101)
             while data := await reader.read(256 * 1024):
                 self.received += len(data)
         except (ConnectionError, asyncio.IncompleteReadError):
