@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import errno
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -186,9 +187,19 @@ async def start_alb(idp: DevIdP, upstream: Upstream, clock: FakeClock, tls_files
                "DefaultActions": default, "Rules": rules or []}
         lst.update(listener or {})
         doc = {"albauth": own, "listeners": [lst]}
-        settings = load_text(yaml.safe_dump(doc, sort_keys=False), "test.yaml", {})
-        runtime = Runtime(settings, clock=clock)
-        await runtime.start()
+        for attempt in range(3):
+            settings = load_text(yaml.safe_dump(doc, sort_keys=False), "test.yaml", {})
+            runtime = Runtime(settings, clock=clock)
+            try:
+                await runtime.start()
+                break
+            except OSError as exc:
+                # unused_port() may hand out a port another process binds before we do.
+                await runtime.stop()
+                if exc.errno != errno.EADDRINUSE or attempt == 2:
+                    raise
+                port, admin_port = unused_port(), unused_port()
+                lst["Port"], own["admin_listen"] = port, f"127.0.0.1:{admin_port}"
         session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         started.append((runtime, session))
         return Alb(runtime, port, f"http://127.0.0.1:{admin_port}",
