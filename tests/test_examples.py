@@ -16,12 +16,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from foundation_helpers import REPO, run_albauth
 
 from albauth.config.errors import ConfigError
 from albauth.config.load import load_file
 from albauth.config.model import FixedResponseAction, ForwardAction, RedirectAction, Rule
 from albauth.rules import RequestFacts, RuleTable, parse_query
+from tests.support import REPO, run_albauth
 
 EXAMPLES = sorted((REPO / "config").glob("*.yaml"))
 SECRET = "example-session-secret-0123456789abcdef"

@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 import pytest
-from foundation_helpers import address, proxy_settings, raw_http, settings_from_yaml
 from multidict import CIMultiDict
 
 from albauth.config.model import Condition, FixedResponseAction, Rule
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
+from tests.support import address, proxy_settings, raw_http, settings_from_yaml
 
 
 def condition(yaml_condition: str) -> tuple[Condition, ...]:

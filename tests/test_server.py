@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestServer
-from foundation_helpers import address, proxy_settings, raw_http
 
 from albauth.app import Runtime
 from albauth.config.model import Settings
 from albauth.server import raise_open_files_limit
+from tests.support import address, proxy_settings, raw_http
 
 StartAlbauth = Callable[[Settings], Awaitable[Runtime]]
 EchoUpstream = Callable[..., Awaitable[TestServer]]

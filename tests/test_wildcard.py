@@ -88,7 +88,7 @@ def test_a_16_kb_hostile_value_is_matched_in_well_under_a_second() -> None:
 
 def test_a_16_kb_hostile_request_through_the_rule_table() -> None:
     """The same through RuleTable, as the listener uses it (path, host, header and query)."""
-    from test_rules import condition, request, rule
+    from tests.test_rules import condition, request, rule
 
     table = RuleTable([
         rule(1, condition("[{Field: path-pattern, Values: ['/files/*/*/*.pdf']}]"), "path"),

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from foundation_helpers import address, proxy_settings
+
+from tests.support import address, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth
 

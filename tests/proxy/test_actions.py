@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import unused_port
-from foundation_helpers import address, proxy_settings, raw_http
+
+from tests.support import address, proxy_settings, raw_http
 
 from .helpers import EchoUpstream, StartAlbauth
 

@@ -10,9 +10,9 @@ import time
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import unused_port
-from foundation_helpers import address, proxy_settings, raw_http
 
 from albauth.config.model import TargetGroup
+from tests.support import address, proxy_settings, raw_http
 
 from .helpers import EchoUpstream, StartAlbauth, alb_page, get_echo
 

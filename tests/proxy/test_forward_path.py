@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from foundation_helpers import raw_http
 from multidict import CIMultiDict
 from yarl import URL
 
 from albauth.config.model import ProxySettings
 from albauth.proxy import Forwarder
+from tests.support import raw_http
 
 from .helpers import EchoUpstream
 

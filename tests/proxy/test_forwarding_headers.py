@@ -11,7 +11,8 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
-from foundation_helpers import TRACE_ROOT, address, headers_of, proxy_settings, raw_http
+
+from tests.support import TRACE_ROOT, address, headers_of, proxy_settings, raw_http
 
 from .helpers import EchoUpstream, StartAlbauth, get_echo
 

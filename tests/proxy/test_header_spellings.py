@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 import pytest
-from foundation_helpers import address, proxy_settings, raw_http
 
 from albauth.config.model import Settings
+from tests.support import address, proxy_settings, raw_http
 
 from .helpers import EchoUpstream, StartAlbauth
 from .wsgi_target import wsgi_target

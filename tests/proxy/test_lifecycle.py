@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import unused_port
-from foundation_helpers import TRACE_ROOT, ServeProcess, address, headers_of, proxy_settings
+
+from tests.support import TRACE_ROOT, ServeProcess, address, headers_of, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth, get_echo
 from .websocket_targets import SinkTarget, raw_upgrade

@@ -9,7 +9,8 @@ import json
 import aiohttp
 import pytest
 from aiohttp import web
-from foundation_helpers import address, headers_of, proxy_settings, raw_http
+
+from tests.support import address, headers_of, proxy_settings, raw_http
 
 from .helpers import EchoUpstream, StartAlbauth, get_echo
 

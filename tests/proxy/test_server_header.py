@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from foundation_helpers import address, proxy_settings, raw_http
+
+from tests.support import address, proxy_settings, raw_http
 
 from .helpers import StartAlbauth
 from .websocket_targets import SinkTarget, raw_upgrade

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import unused_port
-from foundation_helpers import ServeProcess, address, proxy_settings
+
+from tests.support import ServeProcess, address, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth
 

@@ -6,7 +6,8 @@ import re
 
 import aiohttp
 from aiohttp import WSMsgType, web
-from foundation_helpers import TRACE_ROOT, address, headers_of, proxy_settings
+
+from tests.support import TRACE_ROOT, address, headers_of, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth
 

@@ -13,7 +13,8 @@ import time
 import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import unused_port
-from foundation_helpers import ServeProcess, address, proxy_settings
+
+from tests.support import ServeProcess, address, proxy_settings
 
 from .helpers import EchoUpstream, StartAlbauth
 from .websocket_targets import SinkTarget, raw_upgrade

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
-from session.helpers import SECRET, T0
-from session.redis_fixtures import RedisServer, shared_redis, unique_prefix
 
 from albauth.clock import FakeClock
 from albauth.session import Sealer
 from albauth.session.redis_store import RedisSessionStore
+from tests.session.helpers import SECRET, T0
+from tests.session.redis_fixtures import RedisServer, shared_redis, unique_prefix
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alb.conftest import SECRET, Alb, StartAlb, header
-from session.redis_fixtures import RedisServer
+from tests.alb.conftest import SECRET, Alb, StartAlb, header
+from tests.session.redis_fixtures import RedisServer
 
 IDENTITY = ("x-amzn-oidc-identity", "x-amzn-oidc-accesstoken", "x-amzn-oidc-data")
 ACCESS_TTL = 300  # the built-in provider's access-token lifetime

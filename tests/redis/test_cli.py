@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from session.helpers import BINDING, NAME, SECRET, T0, apply, make_session
 
 from albauth.session import CookiePolicy, SessionInvalid
 from albauth.signing.shared_keys import SharedKeyRing, key_sealer, load_keys
+from tests.session.helpers import BINDING, NAME, SECRET, T0, apply, make_session
 
 pytestmark = pytest.mark.usefixtures("shared")
 

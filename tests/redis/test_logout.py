@@ -9,8 +9,12 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from alb.browser import Browser, Reply
-from alb.conftest import (  # noqa: F401  (fixtures)
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from albauth.auth.idtoken import peek
+from tests.alb.browser import Browser, Reply
+from tests.alb.conftest import (  # noqa: F401  (fixtures)
     CLIENT_ID,
     SECRET,
     clock,
@@ -20,12 +24,8 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from joserfc import jwt
-from joserfc.jwk import RSAKey
-from replicas import share_cookies, start_replica
-from session.redis_fixtures import RedisServer
-
-from albauth.auth.idtoken import peek
+from tests.redis.replicas import share_cookies, start_replica
+from tests.session.redis_fixtures import RedisServer
 
 LANDING = "https://app.test/signed-out"
 # What a browser sends when the user clicks the app's own sign-out link.

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from session.helpers import BINDING, NAME, apply, make_session
 
 from albauth.session import CookiePolicy, SessionInvalid
 from albauth.session.redis_admin import list_sessions
 from albauth.session.redis_value import digest
+from tests.session.helpers import BINDING, NAME, apply, make_session
 
 POLICY = CookiePolicy()
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from alb.conftest import (  # noqa: F401  (fixtures)
+
+from albauth.error_pages import alb_error_body
+from tests.alb.conftest import (  # noqa: F401  (fixtures)
     SECRET,
     Alb,
     StartAlb,
@@ -19,9 +21,7 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from session.redis_fixtures import RedisServer
-
-from albauth.error_pages import alb_error_body
+from tests.session.redis_fixtures import RedisServer
 
 IDENTITY = ("x-amzn-oidc-identity", "x-amzn-oidc-accesstoken", "x-amzn-oidc-data")
 

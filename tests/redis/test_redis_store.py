@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from session.helpers import BINDING, NAME, apply, make_session
-from session.redis_fixtures import RedisServer, unique_prefix
 
 from albauth.clock import FakeClock
 from albauth.session import CookiePolicy, Sealer, SessionInvalid
@@ -24,6 +22,8 @@ from albauth.session.redis_store import (
     SessionStoreUnavailable,
 )
 from albauth.session.redis_value import digest
+from tests.session.helpers import BINDING, NAME, SECRET, apply, make_session
+from tests.session.redis_fixtures import RedisServer, unique_prefix
 
 POLICY = CookiePolicy()
 WEEK = 604800
@@ -171,8 +171,6 @@ async def test_another_replica_loads_and_refreshes_the_session(shared, sealer, c
 
 
 def sealer_secrets() -> list[str]:
-    from session.helpers import SECRET
-
     return [SECRET]
 
 

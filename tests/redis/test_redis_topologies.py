@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from session.helpers import BINDING, NAME, apply, make_session
-from session.redis_fixtures import REDIS_SERVER, RedisServer, die_with_parent, free_port
 
 from albauth.session import CookiePolicy, SessionInvalid
 from albauth.session.redis_admin import list_sessions
 from albauth.session.redis_store import RedisSessionStore, SessionStoreUnavailable
+from tests.session.helpers import BINDING, NAME, apply, make_session
+from tests.session.redis_fixtures import REDIS_SERVER, RedisServer, die_with_parent, free_port
 
 POLICY = CookiePolicy()
 

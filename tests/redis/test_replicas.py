@@ -10,7 +10,11 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 import redis
-from alb.conftest import (  # noqa: F401  (fixtures)
+
+from albauth.auth.oidc_client import OidcClient, TokenSet
+from albauth.signing.albjwt import peek_header, verify_alb_jwt
+from albauth.signing.shared_keys import rotate
+from tests.alb.conftest import (  # noqa: F401  (fixtures)
     clock,
     header,
     idp,
@@ -18,17 +22,13 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from replicas import (
+from tests.redis.replicas import (
     ACCESS_TTL,
     assert_forwarded_with_identity,
     share_cookies,
     start_replica,
 )
-from session.redis_fixtures import RedisServer
-
-from albauth.auth.oidc_client import OidcClient, TokenSet
-from albauth.signing.albjwt import peek_header, verify_alb_jwt
-from albauth.signing.shared_keys import rotate
+from tests.session.redis_fixtures import RedisServer
 
 
 @pytest.fixture

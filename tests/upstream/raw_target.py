@@ -8,10 +8,9 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
-from foundation_helpers import address, proxy_settings
-
 from albauth.app import Runtime
 from albauth.config.model import Settings
+from tests.support import address, proxy_settings
 
 StartAlbauth = Callable[[Settings], Awaitable[Runtime]]
 StartRawTarget = Callable[["Handler"], Awaitable["RawTarget"]]

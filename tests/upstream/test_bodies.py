@@ -6,7 +6,7 @@ import asyncio
 import re
 import socket
 
-from foundation_helpers import address, proxy_settings, raw_http
+from tests.support import address, proxy_settings, raw_http
 
 from .raw_target import StartAlbauth, StartRawTarget, albauth_for, answer, read_request
 

@@ -9,7 +9,8 @@ import struct
 
 import aiohttp
 import pytest
-from foundation_helpers import raw_http
+
+from tests.support import raw_http
 
 from .raw_target import StartAlbauth, StartRawTarget, albauth_for, read_request
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from foundation_helpers import address, proxy_settings
+
+from tests.support import address, proxy_settings
 
 from .raw_target import StartAlbauth, serve_ok
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from foundation_helpers import address, proxy_settings
+
+from tests.support import address, proxy_settings
 
 from .raw_target import StartAlbauth, StartRawTarget, albauth_for, answer, read_request, serve_ok
 

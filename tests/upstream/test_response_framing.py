@@ -7,7 +7,8 @@ import asyncio
 
 import aiohttp
 import pytest
-from foundation_helpers import raw_http
+
+from tests.support import raw_http
 
 from .raw_target import StartAlbauth, StartRawTarget, albauth_for, answer, read_request
 
