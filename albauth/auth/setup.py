@@ -91,9 +91,9 @@ def refresh_coordinator(store: SessionStore, configs: list[AuthenticateConfig]) 
     if not isinstance(store, RedisSessionStore):
         return LocalRefresh()
     # The winner's refresh is a token call and a UserInfo call, each bounded by the IdP
-    # timeout, then a save: the lock outlives that, and waiters wait no longer.
+    # timeout, then a save: waiters wait no longer (its lock is a short lease it renews).
     timeout = max((cfg.idp_timeout for cfg in configs), default=10.0)
-    return RedisRefresh(store, lock_ttl=2 * timeout + 2.0)
+    return RedisRefresh(store, wait=2 * timeout + 2.0)
 
 
 def signer_arn(settings: SigningSettings) -> str:
@@ -142,6 +142,7 @@ def build_authenticator(runtime: Runtime) -> AuthenticateAction:
                                 expose_error_reason=settings.proxy.expose_error_reason)
     for cfg in configs:
         action.register(cfg)
+    runtime.closers.append(refresher.close)
     runtime.closers.append(idp_http.close)
     runtime.closers.append(store.close)
     return action

@@ -347,6 +347,18 @@ class RedisSessionStore:
         for the other shared state that lives beside the sessions (refresh locks, signing keys)."""
         return await self._call(lambda: command(self._redis()))
 
+    def pubsub(self) -> tuple[Any, Callable[[], Awaitable[None]]]:
+        """A redis-py PubSub on a client of its own, and that client's closer: a subscriber
+        holds its connection for good, which the pool counted by `_call` must not lose
+        (refresh wake-ups, albauth.auth.refresh_notices)."""
+        client, closers = self._connect()
+
+        async def close() -> None:
+            for closer in closers:
+                await closer()
+
+        return client.pubsub(), close
+
     async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
         if self._slots.locked():  # every connection busy: queue, but not for long
             try:
