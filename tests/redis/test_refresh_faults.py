@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from alb.conftest import (  # noqa: F401  (fixtures)
     StartAlb,
     Upstream,
@@ -23,11 +25,15 @@ from alb.conftest import (  # noqa: F401  (fixtures)
 )
 from redis_watch import Monitor, lock_key, only_sid
 from replicas import ACCESS_TTL, share_cookies, start_replica
+from session.helpers import make_session
 from session.redis_fixtures import RedisServer
 
 from albauth.auth.oidc_client import OidcClient, TokenSet
+from albauth.auth.refresh import RedisRefresh, RefreshOutcome
 from albauth.clock import FakeClock
 from albauth.devidp import DevIdP
+from albauth.session.model import Session
+from albauth.session.redis_store import RedisSessionStore
 
 
 @pytest.fixture
@@ -222,3 +228,31 @@ async def test_a_waiter_wakes_on_the_winners_notice_not_on_its_poll(
     assert time.monotonic() - started < 0.6  # the provider's 0.3 s, not the 1 s poll
     assert (await winner).status == 200
     assert idp.count("token", "refresh_token") == 1
+
+
+# -- fix 2: a waiter out of time looks at the store once more --------------------------------
+
+
+async def test_a_waiter_out_of_time_takes_the_refreshed_session_it_finds_in_the_store(
+        store: RedisSessionStore, raw: aioredis.Redis, prefix: str) -> None:
+    """The holder saved but its notice and its release never came (Redis failed it): the
+    store has the answer, so the waiter does not send the user back to the provider."""
+    coordinator = RedisRefresh(store, wait=0.3, poll=0.1)
+    session = make_session()
+    refreshed = replace(session, access_token="refreshed-elsewhere")
+    await raw.set(f"{prefix}refresh:{session.sid}", "holder-still-alive", px=10_000)
+
+    async def must_not_refresh(s: Session) -> Session:
+        raise AssertionError("the waiter refreshed by itself")
+
+    async def reload() -> Session:
+        return refreshed
+
+    async def persist(s: Session) -> list[str]:
+        raise AssertionError("a waiter saves nothing")
+
+    try:
+        outcome = await coordinator.run(session, must_not_refresh, reload, persist)
+    finally:
+        await coordinator.close()
+    assert outcome == RefreshOutcome(refreshed, ())
