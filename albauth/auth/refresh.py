@@ -234,6 +234,7 @@ class RedisRefresh:
             return await persist_refreshed(refreshed, persist, self.failures)
         finally:
             renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)  # its own cancellation, not ours
             await self._finish(key, token, session.sid, failed)
 
     async def _renew(self, key: str, token: str) -> None:
