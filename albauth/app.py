@@ -1,151 +1,104 @@
-"""Builds the running server from `Settings`: the listeners, the shared forwarder, the
-authenticate action and the admin listener; starts and stops them."""
+"""The composition root: builds one albauth process from `Settings` (the forwarder, the
+authenticate action and its key ring, the listeners, the admin listener), starts and stops
+it. Each piece gets only what it uses; nothing else writes into the Runtime."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import ssl
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from albauth.clock import Clock, system_clock
-from albauth.config.model import Listener, Settings
+from albauth.config.model import Settings
 from albauth.contracts import Authenticator
-from albauth.error_pages import alb_error_response
 from albauth.listener import ListenerHandler
+from albauth.ops.admin import build_admin_app
 from albauth.ops.metrics import Metrics
 from albauth.proxy import Forwarder
+from albauth.server import SERVER_LIMITS, AlbServer, bound_port, display_host, ssl_context
+from albauth.signing.keyring import KeyRing
+from albauth.signing.shared_keys import SharedKeyRing
 from albauth.targets import TargetPicker
+
+__all__ = ["Runtime"]
 
 log = logging.getLogger("albauth")
 
-# ALB's request limits (spec 6.1): request line and single header up to 16K.
-_SERVER_LIMITS: dict[str, Any] = {
-    "max_line_size": 16 * 1024,
-    "max_field_size": 16 * 1024,
-    "max_headers": 256,
-    "auto_decompress": False,  # a proxy passes request bodies on as they came
-    "keepalive_timeout": 60,  # ALB's client idle timeout
-    "access_log": None,
-}
 
-class _AlbRequestHandler(web.RequestHandler):
-    """Requests aiohttp refuses before our handler runs (a header over 16K, a bad request
-    line) get ALB's error page with `Server: awselb/2.0`, not aiohttp's plain-text one."""
-
-    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
-        super().handle_error(request, status, exc, message)  # logs; raises if a response has started
-        resp = alb_error_response(status)
-        resp.force_close()
-        return resp
-
-
-class _AlbServer(web.Server):
-    def __call__(self) -> web.RequestHandler:
-        return _AlbRequestHandler(self, loop=self._loop, **self._kwargs)
-
-
-@dataclass
 class Runtime:
-    """Everything one albauth process runs; tests build one and start it on loopback."""
+    """Everything one albauth process runs; tests build one and start it on loopback.
+    Build it inside the running event loop (it opens HTTP client pools)."""
 
-    settings: Settings
-    clock: Clock = system_clock
-    forwarder: Forwarder = field(init=False)
-    metrics: Metrics = field(default_factory=Metrics)
-    keyring: Any = None  # albauth.signing.KeyRing once an authenticate action needs one
-    authenticator: Authenticator | None = None
-    handlers: list[ListenerHandler] = field(default_factory=list)
-    runners: list[web.BaseRunner] = field(default_factory=list)
-    admin_app: web.Application | None = None
-    closers: list[Callable[[], Any]] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        self.forwarder = Forwarder(settings.proxy)
+        self.keyring: KeyRing | SharedKeyRing | None = None
+        self.urls: list[str] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._runners: list[web.BaseRunner] = []
+        self._servers: list[AlbServer] = []
+        self._stopped = False
+        authenticator: Authenticator | None = None
+        if any(lst.has_authenticate for lst in settings.listeners):
+            from albauth.auth.setup import build_authentication  # only what a config uses is loaded
 
-    def __post_init__(self) -> None:
-        self.forwarder = Forwarder(self.settings.proxy)
-        picker = TargetPicker(self.settings.target_groups)
-        if any(lst.has_authenticate for lst in self.settings.listeners):
-            from albauth.auth.setup import build_authenticator
-
-            self.authenticator = build_authenticator(self)
-        for lst in self.settings.listeners:
-            self.handlers.append(ListenerHandler(lst, forwarder=self.forwarder, picker=picker,
-                                                 authenticator=self.authenticator,
-                                                 proxy_settings=self.settings.proxy))
+            auth = build_authentication(settings, clock, self.metrics)
+            authenticator, self.keyring = auth.action, auth.keys
+            self._closers += auth.closers
+        picker = TargetPicker(settings.target_groups)
+        self.handlers = [ListenerHandler(lst, forwarder=self.forwarder, picker=picker,
+                                         authenticator=authenticator, proxy_settings=settings.proxy)
+                         for lst in settings.listeners]
 
     async def start(self) -> None:
         for handler in self.handlers:
             await self._start_listener(handler)
         if self.settings.admin_listen is not None:
-            from albauth.ops.admin import build_admin_app
-
-            self.admin_app = build_admin_app(self)
-            runner = web.AppRunner(self.admin_app, access_log=None)
-            await runner.setup()
-            host, port = self.settings.admin_listen
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            self.runners.append(runner)
-            self.urls.append(f"http://{_display_host(host)}:{_bound_port(site, port)}")
+            await self._start_admin(*self.settings.admin_listen)
 
     async def _start_listener(self, handler: ListenerHandler) -> None:
         lst = handler.listener
-        server = _AlbServer(handler, handler_cancellation=True, **_SERVER_LIMITS)
+        server = AlbServer(handler, max_connections=self.settings.max_connections, handler_cancellation=True,
+                           **SERVER_LIMITS)
         runner = web.ServerRunner(server, shutdown_timeout=30)
         await runner.setup()
-        site = web.TCPSite(runner, lst.address, lst.port, ssl_context=_ssl_context(lst),
-                           reuse_address=True)
+        site = web.TCPSite(runner, lst.address, lst.port, ssl_context=ssl_context(lst), reuse_address=True,
+                           backlog=self.settings.listen_backlog)
         await site.start()
-        self.runners.append(runner)
+        self._runners.append(runner)
+        self._servers.append(server)
         scheme = "https" if lst.protocol == "HTTPS" else "http"
-        self.urls.append(f"{scheme}://{_display_host(lst.address)}:{_bound_port(site, lst.port)}")
+        self.urls.append(f"{scheme}://{display_host(lst.address)}:{bound_port(site, lst.port)}")
+
+    async def _start_admin(self, host: str, port: int) -> None:
+        app = build_admin_app(self.metrics, lambda: self.urls, self.keyring)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runners.append(runner)
+        self.urls.append(f"http://{display_host(host)}:{bound_port(site, port)}")
+
+    @property
+    def refused_connections(self) -> int:
+        """Connections closed at once because the process was at `max_connections`."""
+        return sum(s.refused for s in self._servers)
 
     async def stop(self) -> None:
+        """Idempotent: a second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         # Stop accepting, let in-flight requests finish (runner.cleanup waits), then close clients.
         # WebSockets never finish by themselves: they are told 1001 Going Away first.
         await self.forwarder.close_websockets()
-        for runner in reversed(self.runners):
+        for runner in reversed(self._runners):
             await runner.cleanup()
-        self.runners.clear()
+        self._runners.clear()
         await self.forwarder.close()
-        for close in self.closers:
-            result = close()
-            if asyncio.iscoroutine(result):
-                await result
-
-
-def _ssl_context(lst: Listener) -> ssl.SSLContext | None:
-    if lst.protocol != "HTTPS":
-        return None
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    assert lst.certificate_file and lst.key_file
-    ctx.load_cert_chain(lst.certificate_file, lst.key_file)
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
-
-
-def _bound_port(site: web.TCPSite, configured: int) -> int:
-    # aiohttp exposes no public accessor for the port a site bound to.
-    sockets = getattr(site._server, "sockets", None)
-    if configured == 0 and sockets:
-        return int(sockets[0].getsockname()[1])
-    return configured
-
-
-def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
-
-
-def install_uvloop() -> bool:
-    """uvloop makes the event loop markedly faster; used when installed (the `speed` extra)."""
-    try:
-        import uvloop
-    except ImportError:
-        return False
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return True
+        for close in self._closers:
+            await close()
+        self._closers.clear()

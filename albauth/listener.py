@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from yarl import URL
 
 from albauth.config.model import (
     FixedResponseAction,
@@ -17,6 +18,7 @@ from albauth.config.model import (
 )
 from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
+from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder, upstream_request_headers
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
 from albauth.targets import TargetPicker
@@ -37,6 +39,7 @@ class ListenerHandler:
         self.picker = picker
         self.authenticator = authenticator
         self.settings = proxy_settings
+        self._path_policy = PathPolicy.from_settings(proxy_settings)
         self._scheme = "https" if listener.protocol == "HTTPS" else "http"
         self._port = str(listener.port)
         self._intercept_callback = listener.has_authenticate and authenticator is not None
@@ -57,10 +60,13 @@ class ListenerHandler:
             return self._origin
         if self.listener.trust_forwarded_proto:
             # Behind a TLS-terminating proxy: it tells us what the browser used.
-            proto = request.headers.get("X-Forwarded-Proto", "https").split(",")[0].strip().lower()
-            port = request.headers.get("X-Forwarded-Port", "443" if proto == "https" else "80")
-            return ClientOrigin(proto if proto in ("http", "https") else "https", port.split(",")[0].strip(),
-                          secure_cookies=proto != "http")
+            proto = (_nearest_proxy_value(request, "X-Forwarded-Proto") or "").lower()
+            if proto not in ("http", "https"):
+                proto = "https"
+            port = _nearest_proxy_value(request, "X-Forwarded-Port") or ""
+            if not _is_port(port):
+                port = "443" if proto == "https" else "80"
+            return ClientOrigin(proto, port, secure_cookies=proto != "http")
         raise AssertionError("unreachable: _origin is set unless forwarded proto is trusted")
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -73,20 +79,28 @@ class ListenerHandler:
             return alb_error_response(463)
         if sum(len(k) + len(v) + 4 for k, v in request.raw_headers) > MAX_HEADERS_BYTES:
             return alb_error_response(400)
-        if not request.raw_path.startswith("/"):
+        if not headers.get("Host", "").isascii():
+            # A host name is ASCII (RFC 3986 3.2.2; IDNs travel as punycode); bytes that are
+            # not UTF-8 arrive as surrogates and broke the login redirect with a 500.
             return alb_error_response(400)
-        if self._intercept_callback and request.path == CALLBACK_PATH:
+        target = self.normal_target(request)
+        if target is None:
+            return alb_error_response(400)
+        # Everything path-dependent below sees the normalized path (albauth.paths).
+        if self._intercept_callback and target.decoded == CALLBACK_PATH:
             assert self.authenticator is not None
             return await self.authenticator.callback(request, self.origin(request))
-        if self._logout_paths and request.path in self._logout_paths:
+        if self._logout_paths and target.decoded in self._logout_paths:
             assert self.authenticator is not None
+            if target.path_qs is not None:  # the action looks the path up again
+                request = request.clone(rel_url=URL(target.path_qs, encoded=True))
             return await self.authenticator.logout(request, self.origin(request))
 
         if self._always is not None:
-            return await self.run_rule(request, self._always, xff)
+            return await self.run_rule(request, self._always, xff, target)
         facts = RequestFacts(
             host=host_for_rules(headers.get("Host")),
-            path=request.path,
+            path=target.decoded,
             method=request.method,
             headers=lambda name: headers.getall(name, ()),
             query=parse_query(request.rel_url.raw_query_string) if self.table.needs_query else (),
@@ -95,9 +109,20 @@ class ListenerHandler:
         rule = self.table.match(facts)
         if rule is None:  # cannot happen with a default rule; be safe anyway
             return alb_error_response(503)
-        return await self.run_rule(request, rule, xff)
+        return await self.run_rule(request, rule, xff, target)
 
-    async def run_rule(self, request: web.BaseRequest, rule: Rule, xff: str | None) -> web.StreamResponse:
+    def normal_target(self, request: web.BaseRequest) -> NormalTarget | None:
+        """The request-target normalized once, or None when it cannot be (answered 400)."""
+        raw = request.raw_path
+        if not raw.startswith("/"):
+            return None
+        try:
+            return normalize_target(raw, self._path_policy)
+        except UnsafePath:
+            return None
+
+    async def run_rule(self, request: web.BaseRequest, rule: Rule, xff: str | None,
+                       target: NormalTarget) -> web.StreamResponse:
         passed = NOT_AUTHENTICATED
         origin: ClientOrigin | None = None
         if rule.authenticate is not None and self.authenticator is not None:
@@ -111,8 +136,8 @@ class ListenerHandler:
                                       if k.lower().startswith("x-amzn-oidc-")))
         action = rule.action
         if isinstance(action, ForwardAction):
-            target = self.picker.pick(action)
-            if target is None:
+            upstream = self.picker.pick(action)
+            if upstream is None:
                 return alb_error_response(503)
             origin = origin or self.origin(request)
             peer = request.remote or ""
@@ -121,22 +146,23 @@ class ListenerHandler:
                 port=origin.port, auth_headers=passed.headers,
                 websocket=request.headers.get("Upgrade", "").lower() == "websocket")
             return await self.forwarder.forward(
-                request, target, fwd_headers,
-                [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else ())
+                request, upstream, fwd_headers,
+                [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),
+                path_qs=target.path_qs)
         if isinstance(action, FixedResponseAction):
             resp = web.Response(status=action.status, text=action.body,
                                 content_type=action.content_type or "text/plain")
         else:
             resp = web.Response(status=action.status)
-            resp.headers["Location"] = self.redirect_location(request, action)
+            resp.headers["Location"] = self.redirect_location(request, action, target.path)
         resp.headers["Server"] = SERVER
         for cookie in passed.set_cookies:
             resp.headers.add("Set-Cookie", cookie)
         return resp
 
-    def redirect_location(self, request: web.BaseRequest, action: RedirectAction) -> str:
+    def redirect_location(self, request: web.BaseRequest, action: RedirectAction, raw_path: str) -> str:
         origin = self.origin(request)
-        raw_path, _, raw_query = request.raw_path.partition("?")
+        raw_query = request.raw_path.partition("?")[2]
         values = {
             "#{protocol}": origin.scheme,
             "#{host}": host_for_rules(request.headers.get("Host")),
@@ -154,3 +180,14 @@ class ListenerHandler:
         location = f"{scheme}://{fill(action.host)}:{fill(action.port)}{fill(action.path)}"
         query = fill(action.query)
         return f"{location}?{query}" if query else location
+
+
+def _nearest_proxy_value(request: web.BaseRequest, name: str) -> str | None:
+    """The value the nearest proxy added: the last element of the last line. Earlier ones
+    come from further away, the client included, and prove nothing."""
+    lines = request.headers.getall(name, ())
+    return lines[-1].rpartition(",")[2].strip() if lines else None
+
+
+def _is_port(value: str) -> bool:
+    return 0 < len(value) <= 5 and value.isascii() and value.isdigit() and 0 < int(value) <= 65535

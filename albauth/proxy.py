@@ -141,11 +141,14 @@ class Forwarder:
             self._client = None
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
-                      response_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
+                      response_headers: Sequence[tuple[str, str]] = (),
+                      path_qs: str | None = None) -> web.StreamResponse:
+        """`path_qs`: the request-target to send (the normalized path the rules matched);
+        None sends the client's own."""
         origin = self.upstream.pool.origin(target)
+        raw_target = request.raw_path if path_qs is None else path_qs
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            # The request-target is passed on exactly as the client sent it (ALB does not rewrite).
-            url = URL(origin.base + request.raw_path, encoded=True)
+            url = URL(origin.base + raw_target, encoded=True)
             return await self._websocket(request, url, headers, response_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
@@ -155,7 +158,7 @@ class Forwarder:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             headers.popall("Expect", None)
         try:
-            upstream = await self.upstream.send(origin, request.method, request.raw_path, headers, body)
+            upstream = await self.upstream.send(origin, request.method, raw_target, headers, body)
         except TargetTimeout as exc:
             log.warning("target %s timed out: %s", target, exc)
             return alb_error_response(504)

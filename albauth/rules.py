@@ -1,13 +1,13 @@
 """Listener rule matching with ALB's semantics (spec 7.1-7.2).
 
-Rules are compiled once at start: every pattern becomes either a literal comparison or one
-precompiled regular expression, so matching a request costs a few string operations.
+Rules are compiled once at start: every pattern becomes either a literal comparison or a
+compiled wildcard (albauth.wildcard, linear time), so matching a request costs a few string
+operations.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -22,6 +22,7 @@ from albauth.config.model import (
     Rule,
     SourceIpCondition,
 )
+from albauth.wildcard import compile_glob, fold_case, has_wildcards
 
 
 @dataclass(frozen=True)
@@ -36,41 +37,25 @@ class RequestFacts:
     peer: str  # TCP peer address, never X-Forwarded-For
 
 
-def wildcard_regex(pattern: str, *, ignore_case: bool, escapes: bool = False) -> re.Pattern[str]:
-    """ALB's wildcards: `*` is zero or more characters (it spans `/`), `?` exactly one.
-    In query-string conditions a backslash escapes a literal `*` or `?`."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if escapes and ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*?\\":
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
-        i += 1
-    return re.compile("".join(out), (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
-
-
 Matcher = Callable[[str], bool]
 
 
 def _value_matcher(patterns: Sequence[str], *, ignore_case: bool, escapes: bool = False) -> Matcher:
+    """Values of one condition, OR-ed: literals in a set, wildcard patterns compiled once.
+    Case-insensitive conditions fold the value once and compare with folded patterns."""
     literals = set()
-    regexes = []
+    globs = []
     for p in patterns:
-        if ("*" in p or "?" in p):
-            regexes.append(wildcard_regex(p, ignore_case=ignore_case, escapes=escapes))
+        if ignore_case:
+            p = fold_case(p)
+        if has_wildcards(p) or (escapes and "\\" in p):  # escapes: the glob reads them
+            globs.append(compile_glob(p, ignore_case=False, escapes=escapes))
         else:
-            literals.add(p.replace("\\", "") if escapes else p)
-    if ignore_case:
-        literals = {v.lower() for v in literals}
+            literals.add(p)
 
     def match(value: str) -> bool:
-        probe = value.lower() if ignore_case else value
-        if probe in literals:
-            return True
-        return any(r.fullmatch(value) for r in regexes)
+        probe = fold_case(value) if ignore_case else value
+        return probe in literals or any(g(probe) for g in globs)
 
     return match
 
@@ -85,56 +70,80 @@ def _host_without_port(host: str) -> str:
 RequestTest = Callable[[RequestFacts], bool]
 
 
+def _host_test(cond: HostHeaderCondition) -> RequestTest:
+    m = _value_matcher(cond.values, ignore_case=True)
+    return lambda f: m(f.host)
+
+
+def _path_test(cond: PathPatternCondition) -> RequestTest:
+    m = _value_matcher(cond.values, ignore_case=False)
+    return lambda f: m(f.path)
+
+
+def _method_test(cond: HttpRequestMethodCondition) -> RequestTest:
+    methods = frozenset(cond.values)
+    return lambda f: f.method in methods
+
+
+def _header_test(cond: HttpHeaderCondition) -> RequestTest:
+    m = _value_matcher(cond.values, ignore_case=True)
+    name = cond.name.lower()
+
+    def header_test(f: RequestFacts) -> bool:
+        getter = f.headers
+        values = getter(name) if callable(getter) else (
+            [getter[name]] if name in getter else [])
+        # A repeated header: each instance is tried in order.
+        return any(m(v) for v in values)
+
+    return header_test
+
+
+def _query_test(cond: QueryStringCondition) -> RequestTest:
+    pairs = [
+        (None if k is None else _value_matcher([k], ignore_case=True, escapes=True),
+         _value_matcher([v], ignore_case=True, escapes=True))
+        for k, v in cond.pairs
+    ]
+
+    def query_test(f: RequestFacts) -> bool:
+        for key_m, value_m in pairs:
+            for k, v in f.query:
+                if (key_m is None or key_m(k)) and value_m(v):
+                    return True
+        return False
+
+    return query_test
+
+
+def _source_ip_test(cond: SourceIpCondition) -> RequestTest:
+    nets = cond.networks
+
+    def ip_test(f: RequestFacts) -> bool:
+        try:
+            addr = ipaddress.ip_address(f.peer)
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+            addr = addr.ipv4_mapped
+        return any(addr.version == n.version and addr in n for n in nets)
+
+    return ip_test
+
+
 def _compile_condition(cond: Condition) -> RequestTest:
     if isinstance(cond, HostHeaderCondition):
-        m = _value_matcher(cond.values, ignore_case=True)
-        return lambda f: m(f.host)
+        return _host_test(cond)
     if isinstance(cond, PathPatternCondition):
-        m = _value_matcher(cond.values, ignore_case=False)
-        return lambda f: m(f.path)
+        return _path_test(cond)
     if isinstance(cond, HttpRequestMethodCondition):
-        methods = frozenset(cond.values)
-        return lambda f: f.method in methods
+        return _method_test(cond)
     if isinstance(cond, HttpHeaderCondition):
-        m = _value_matcher(cond.values, ignore_case=True)
-        name = cond.name.lower()
-
-        def header_test(f: RequestFacts) -> bool:
-            getter = f.headers
-            values = getter(name) if callable(getter) else (
-                [getter[name]] if name in getter else [])
-            # A repeated header: each instance is tried in order.
-            return any(m(v) for v in values)
-
-        return header_test
+        return _header_test(cond)
     if isinstance(cond, QueryStringCondition):
-        pairs = [
-            (None if k is None else _value_matcher([k], ignore_case=True, escapes=True),
-             _value_matcher([v], ignore_case=True, escapes=True))
-            for k, v in cond.pairs
-        ]
-
-        def query_test(f: RequestFacts) -> bool:
-            for key_m, value_m in pairs:
-                for k, v in f.query:
-                    if (key_m is None or key_m(k)) and value_m(v):
-                        return True
-            return False
-
-        return query_test
+        return _query_test(cond)
     if isinstance(cond, SourceIpCondition):
-        nets = cond.networks
-
-        def ip_test(f: RequestFacts) -> bool:
-            try:
-                addr = ipaddress.ip_address(f.peer)
-            except ValueError:
-                return False
-            if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-                addr = addr.ipv4_mapped
-            return any(addr.version == n.version and addr in n for n in nets)
-
-        return ip_test
+        return _source_ip_test(cond)
     raise TypeError(f"unknown condition {cond!r}")
 
 

@@ -5,7 +5,7 @@ keeps the collapsed stacks (and a flame graph SVG) in bench/results/.
     .venv/bin/pip install py-spy
     .venv/bin/python bench/profile.py --scenario albauth            # pass-through
     .venv/bin/python bench/profile.py --scenario auth-cookie --seconds 8
-    .venv/bin/python bench/profile.py --scenario albauth --patch bench/patches/01-x.diff
+    .venv/bin/python bench/profile.py --scenario albauth --patch /tmp/candidate.diff
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def main() -> int:
     out_dir = B.BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     try:
-        patches = [(a.patch.stem, a.patch)] if a.patch else []
-        scenarios = B.setup(args, {B.BASELINE, a.scenario}, patches, workdir, procs)
+        variants = [B.Variant(a.patch.stem, patch=a.patch)] if a.patch else []
+        scenarios = B.setup(args, {B.BASELINE, a.scenario}, variants, workdir, procs)
         sc = next(s for s in scenarios if s.key == a.scenario and s.variant == (a.patch.stem if a.patch else ""))
         proc = next(pr for n, pr in procs.procs if n.startswith(a.scenario) and
                     n.endswith(a.patch.stem if a.patch else a.scenario))

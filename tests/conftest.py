@@ -98,8 +98,7 @@ async def start_albauth() -> AsyncIterator[Callable[[Settings], Awaitable[Runtim
 
     yield start
     for runtime in reversed(started):
-        if runtime.runners:  # a test may have stopped it already
-            await runtime.stop()
+        await runtime.stop()  # idempotent: a test may have stopped it already
 
 
 def _on_fresh_ports(settings: Settings) -> Settings:

@@ -14,27 +14,31 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from albauth.auth.backchannel import backchannel_logout
+from albauth.auth.bound import BoundAction
 from albauth.auth.errors import ELB_AUTH_ERROR, ELB_AUTH_FAILURE, IdPError, UserClaimsTooLarge
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.logout import logout
 from albauth.auth.oidc_client import OidcClient, TokenSet
 from albauth.auth.refresh import SingleFlightRefresher
+from albauth.auth.responder import ErrorResponder
 from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
 from albauth.clock import Clock
 from albauth.config.model import AuthenticateConfig
 from albauth.contracts import AuthPassed, ClientOrigin
-from albauth.error_pages import SERVER, alb_error_response
+from albauth.error_pages import SERVER, AlbError
+from albauth.ops.log_values import printable
 from albauth.ops.metrics import Metrics
-from albauth.session.cookies import CookiePolicy, SessionTooLarge, session_shards
+from albauth.session.cookies import CookiePolicy, session_shards
+from albauth.session.errors import SessionInvalid, SessionStoreError
 from albauth.session.model import Session, binding_for, new_sid
-from albauth.session.store import SessionInvalid, SessionStore
+from albauth.session.store import SessionStore
 
 log = logging.getLogger("albauth.auth")
 
@@ -43,15 +47,6 @@ MAX_CLAIMS_BYTES = 11 * 1024  # userinfo JSON + access token (spec 2.6)
 
 class KeysReady(Protocol):
     async def ready(self) -> object: ...
-
-
-@dataclass(frozen=True)
-class BoundAction:
-    """One authenticate config with what it needs at run time."""
-
-    config: AuthenticateConfig
-    binding: str
-    client: OidcClient
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -69,7 +64,7 @@ class AuthenticateAction:
         self.metrics = metrics
         self.clock = clock
         self.refresher = refresher or SingleFlightRefresher(clock)
-        self.expose_error_reason = expose_error_reason
+        self.responder = ErrorResponder(metrics, expose_error_reason=expose_error_reason)
         self.keys = keys  # signing keys shared through Redis: awaited before the first signature
         self._clients = clients  # keyed by binding
         self._bound: dict[AuthenticateConfig, BoundAction] = {}
@@ -96,8 +91,8 @@ class AuthenticateAction:
         hands over those paths)."""
         bound = self._logout_paths.get(request.path)
         if bound is not None:
-            return await logout(self, request, bound, origin)
-        return await backchannel_logout(self, request, self._backchannel_paths[request.path])
+            return await logout(self.store, self.responder, request, bound, origin)
+        return await backchannel_logout(self.store, self.clock, request, self._backchannel_paths[request.path])
 
     # -- every request on an authenticate rule -----------------------------------------
 
@@ -112,9 +107,8 @@ class AuthenticateAction:
             session = await self.store.load(cookies, config.session_cookie_name, bound.binding)
         except SessionInvalid:
             session, invalid = None, True
-        except Exception:  # a store that is down (Redis) fails closed
-            log.exception("session store failed")
-            return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+        except SessionStoreError as exc:  # a store that is down (Redis) fails closed
+            return self.responder.store_failed(exc, "load")
         mode = config.on_unauthenticated
         if session is None:
             if mode == "allow":
@@ -139,9 +133,8 @@ class AuthenticateAction:
         if self.keys is not None:
             try:
                 await self.keys.ready()  # the shared key ring, loaded once (then no I/O)
-            except Exception:
-                log.exception("signing keys unavailable")
-                return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+            except SessionStoreError as exc:
+                return self.responder.store_failed(exc, "signing key load")
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
                           tuple(set_cookies))
 
@@ -162,17 +155,14 @@ class AuthenticateAction:
         except (IdPError, SessionInvalid) as exc:
             log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
             return None
-        except SessionTooLarge:
-            return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
-        except Exception as exc:  # the store (lock, reload, save) is down: fail closed
-            self.refresher.failures.failure("session store failed during refresh", exc)
-            return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+        except SessionStoreError as exc:  # the store (lock, reload, save) failed: fail closed
+            return self.responder.store_failed(exc, "refresh")
 
     async def _refresh(self, session: Session, bound: BoundAction) -> Session:
         assert session.refresh_token is not None
         started = time.perf_counter()
         tokens = await bound.client.refresh(session.refresh_token)
-        info = await bound.client.userinfo(tokens.access_token)
+        info = await bound.client.userinfo(tokens.access_token, sub=session.sub)
         self._check_size(info.raw, tokens.access_token)
         self.metrics.auth_latency.observe(time.perf_counter() - started)
         self.metrics.count("ELBAuthRefreshTokenSuccess")
@@ -237,7 +227,7 @@ class AuthenticateAction:
         if not 0 <= now - state.created_at <= LOGIN_WINDOW:
             return self.error_response(401, "AuthInvalidStateParam", ELB_AUTH_FAILURE)
         if "error" in query:
-            log.info("provider returned error=%s to the callback", query.get("error", "")[:64])
+            log.info("provider returned error=%s to the callback", printable(query.get("error", ""), 64))
             return self.error_response(561, "AuthIdPError", ELB_AUTH_FAILURE)
         code = query.get("code")
         if not code:
@@ -255,11 +245,8 @@ class AuthenticateAction:
         try:
             cookies = await self.store.save(session, bound.config.session_cookie_name, request.cookies,
                                             self._cookie_policy(request, origin), now)
-        except SessionTooLarge:
-            return self.error_response(500, "AuthUserinfoResponseSizeExceeded", ELB_AUTH_ERROR)
-        except Exception:
-            log.exception("session store failed")
-            return self.error_response(503, "AuthSessionStoreUnavailable", ELB_AUTH_ERROR)
+        except SessionStoreError as exc:
+            return self.responder.store_failed(exc, "login")
         self.metrics.count("ELBAuthSuccess")
         resp = web.Response(status=302, headers={"Location": return_location(state), "Server": SERVER})
         for cookie in cookies:
@@ -271,7 +258,7 @@ class AuthenticateAction:
         tokens: TokenSet = await client.exchange_code(code, state.redirect_uri, code_verifier=state.code_verifier)
         assert tokens.id_token is not None  # exchange_code refuses a response without one
         id_claims = await client.validate_id_token(tokens.id_token, nonce=state.oidc_nonce)
-        info = await client.userinfo(tokens.access_token)
+        info = await client.userinfo(tokens.access_token, sub=id_claims["sub"])
         self._check_size(info.raw, tokens.access_token)
         config = bound.config
         return Session(
@@ -290,16 +277,11 @@ class AuthenticateAction:
         # ALB adds SameSite=None "with CORS requests"; an ClientOrigin header is the sign of one.
         return CookiePolicy(secure=origin.secure_cookies, same_site_none="ClientOrigin" in request.headers)
 
-    def error_from(self, exc: IdPError) -> web.Response:
-        return self.error_response(exc.status, exc.error_reason, exc.metric)
+    def error_from(self, exc: AlbError) -> web.Response:
+        return self.responder.error_from(exc)
 
     def error_response(self, status: int, error_reason: str | None, metric: str | None) -> web.Response:
-        if metric:
-            self.metrics.count(metric)
-        if error_reason:
-            self.metrics.error_reasons.labels(error_reason).inc()
-            log.info("authentication answered %d error_reason=%s", status, error_reason)
-        return alb_error_response(status, error_reason=error_reason, expose_reason=self.expose_error_reason)
+        return self.responder.error_response(status, error_reason, metric)
 
 
 def return_location(state: LoginState) -> str:

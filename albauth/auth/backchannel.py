@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from albauth.auth.bound import BoundAction
 from albauth.auth.errors import IdPError
 from albauth.auth.idtoken import LEEWAY, check_algorithm, numeric_claim, peek
+from albauth.auth.oidc_client import OidcClient
+from albauth.clock import Clock
 from albauth.error_pages import SERVER
-from albauth.session.memory_store import MemorySessionStore
-
-if TYPE_CHECKING:
-    from albauth.auth.action import AuthenticateAction, BoundAction
-    from albauth.auth.oidc_client import OidcClient
-    from albauth.session.store import SessionStore
+from albauth.session.errors import SessionStoreError
+from albauth.session.store import SessionStore
 
 log = logging.getLogger("albauth.auth")
 
@@ -37,13 +36,12 @@ class InvalidLogoutToken(Exception):
     pass
 
 
-async def backchannel_logout(action: AuthenticateAction, request: web.BaseRequest,
+async def backchannel_logout(store: SessionStore, clock: Clock, request: web.BaseRequest,
                              bound: BoundAction) -> web.StreamResponse:
     if request.method != "POST":
         return _answer(405, {"error": "invalid_request", "error_description": "POST only"},
                        Allow="POST")
-    store = action.store
-    if not _is_server_side(store):
+    if not store.can_revoke:
         return _answer(501, {"error": "not_supported", "error_description":
                              "the cookie session store keeps no session on the server, so there "
                              "is nothing to revoke: use the memory or Redis store"})
@@ -52,24 +50,20 @@ async def backchannel_logout(action: AuthenticateAction, request: web.BaseReques
     if not isinstance(token, str) or not token:
         return _answer(400, {"error": "invalid_request", "error_description": "no logout_token"})
     try:
-        claims = await validate_logout_token(bound.client, token, now=action.clock())
+        claims = await validate_logout_token(bound.client, token, now=clock())
     except InvalidLogoutToken as exc:
         log.info("back-channel logout refused: %s", exc)
         return _answer(400, {"error": "invalid_request", "error_description": str(exc)})
     sub, sid = claims.get("sub"), claims.get("sid")
     try:
-        count = await revoke(store, bound.binding, sub=sub, idp_sid=sid)
-    except Exception:
-        log.exception("session store failed during back-channel logout")
+        # Only this binding's sessions: other clients or issuers, whose `sub` values may
+        # coincide, get their own logout tokens. Both given: sessions matching both (2.4).
+        count = await store.revoke(binding=bound.binding, sub=sub, idp_sid=sid)
+    except SessionStoreError as exc:
+        log.error("session store failed during back-channel logout: %s", exc)
         return _answer(503, {"error": "temporarily_unavailable"})
-    log.info("back-channel logout: %d session(s) ended (sub=%s, sid=%s)", count, sub, sid)
+    log.info("back-channel logout: %d session(s) ended", count)
     return _answer(200, None)
-
-
-def _is_server_side(store: SessionStore) -> bool:
-    from albauth.session.redis_store import RedisSessionStore
-
-    return isinstance(store, (RedisSessionStore, MemorySessionStore))
 
 
 def _answer(status: int, body: Mapping[str, Any] | None, **headers: str) -> web.Response:
@@ -137,19 +131,3 @@ def _check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now
         raise InvalidLogoutToken("sub and sid must be strings")
     if "nonce" in claims:  # 2.4: prevents an ID token from being used as a logout token
         raise InvalidLogoutToken("a logout token must not contain a nonce")
-
-
-async def revoke(store: SessionStore, binding: str, *, sub: str | None,
-                 idp_sid: str | None) -> int:
-    """End the sessions of this binding with that `sub` and/or provider `sid` (both: those
-    matching both, section 2.4); how many ended. Other bindings (other clients or issuers,
-    whose `sub` values may coincide) get their own logout tokens."""
-    from albauth.session.redis_store import RedisSessionStore
-
-    if isinstance(store, RedisSessionStore):
-        sids = await store.sids(sub=sub, idp_sid=idp_sid)
-        mine = [r.sid for r in await store.records(sids) if r.binding == binding]
-        return await store.revoke_sids(mine)
-    assert isinstance(store, MemorySessionStore)
-    return store.revoke_matching(lambda s: s.binding == binding and (sub is None or s.sub == sub)
-                                 and (idp_sid is None or s.idp_sid == idp_sid))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from albauth.error_pages import AlbError
+from albauth.session.errors import SessionStoreError, SessionTooLarge
 
 #: The IdP could not be reached, or the action/IdP is misconfigured (spec 6.3).
 ELB_AUTH_ERROR = "ELBAuthError"
@@ -134,3 +135,12 @@ __all__ = [
     "UserinfoEndpointFailed",
     "UserinfoEndpointTimeout",
 ]
+
+
+def store_failure(exc: SessionStoreError) -> AlbError:
+    """ALB's answer when the session store fails (one place for every caller): a session
+    too large for ALB's four cookie shards is a 500, as ALB answers it; a store that cannot
+    be reached fails closed with 503 and nothing is forwarded."""
+    if isinstance(exc, SessionTooLarge):
+        return AlbError(500, "AuthUserinfoResponseSizeExceeded", str(exc), ELB_AUTH_ERROR)
+    return AlbError(503, "AuthSessionStoreUnavailable", str(exc), ELB_AUTH_ERROR)

@@ -144,7 +144,12 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
 
 def check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now: float,
                  nonce: str | None = None, leeway: float = LEEWAY) -> None:
-    """OIDC Core 3.1.3.7 steps 2-4, 9 and 11, as ALB's emulator applies them (spec 2.5)."""
+    """OIDC Core 3.1.3.7 steps 2-4, 9, 10 and 11, as ALB's emulator applies them (spec 2.5)."""
+    # OIDC Core 2: `sub` is REQUIRED; the UserInfo `sub` is compared with it (5.3.2).
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidIdToken("ID token has no sub")
+
     # Step 2: exact string comparison, no normalisation of trailing slashes.
     if claims.get("iss") != issuer:
         raise InvalidIdToken("ID token iss does not match the issuer")
@@ -165,6 +170,11 @@ def check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now:
         raise InvalidIdToken("ID token has no exp")
     if exp + leeway <= now:
         raise InvalidIdToken("ID token has expired")
+    # Step 10: a token issued "in the future" (beyond the skew we allow) comes from a
+    # provider whose clock is wrong or from a forger pre-minting tokens: refuse it.
+    iat = _number(claims, "iat")
+    if iat is not None and iat - leeway > now:
+        raise InvalidIdToken("ID token was issued in the future")
     nbf = _number(claims, "nbf")
     if nbf is not None and nbf - leeway > now:
         raise InvalidIdToken("ID token is not valid yet")

@@ -3,30 +3,25 @@ discovery, the code exchange and refresh (RFC 6749 §4.1.3, §6), UserInfo (OIDC
 §5.3) and ID token validation (OIDC Core §3.1.3.7), with ALB's error mapping (spec
 2.4-2.6, 4, 6.2).
 
-Parsing and checks are plain functions (here, in `discovery` and `idtoken`); only
-`OidcClient` does I/O, over the aiohttp session it is given. Request construction is
-done here rather than with Authlib's helpers: `authlib.oauth2.auth` puts the raw id and
-secret in the Basic header, where RFC 6749 §2.3.1 wants them form-urlencoded first.
+Parsing and checks are plain functions (`discovery`, `tokens`, `userinfo`, `idtoken`);
+the round trips are `idp_http`'s, the key set is `jwks`'s; `OidcClient` puts them
+together for one provider.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import quote_plus, urlencode
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
-from joserfc.jwk import Key
 
 from albauth.auth.discovery import discovery_url, parse_discovery
 from albauth.auth.errors import (
     DiscoveryError,
-    IdPError,
     InvalidGrant,
     InvalidIdToken,
     InvalidTokenResponse,
@@ -37,26 +32,24 @@ from albauth.auth.errors import (
     UserinfoEndpointFailed,
     UserinfoEndpointTimeout,
 )
-from albauth.auth.idtoken import (
-    UnknownKeyId,
-    check_algorithm,
-    check_claims,
-    import_jwks,
-    peek,
-    verify_signature,
+from albauth.auth.idp_http import IdpHttp
+from albauth.auth.idtoken import check_algorithm, check_claims, peek
+from albauth.auth.jwks import SigningKeys
+from albauth.auth.tokens import (
+    ClientAuthMethod,
+    TokenSet,
+    client_secret_basic,
+    parse_token_error,
+    parse_token_response,
 )
+from albauth.auth.userinfo import UserInfo, check_userinfo_subject, parse_userinfo_response
 from albauth.clock import Clock, system_clock
 
 log = logging.getLogger(__name__)
 
-#: No IdP answer we use is anywhere near this; past it we stop reading.
-MAX_RESPONSE_BYTES = 1024 * 1024
-
 #: When discovery was wanted only for optional fields (the JWKS URI) and failed, wait
 #: this long before asking again, instead of on every login.
 OPTIONAL_DISCOVERY_RETRY = 300.0
-
-ClientAuthMethod = Literal["post", "basic"]
 
 
 @dataclass(frozen=True)
@@ -67,131 +60,6 @@ class ProviderMetadata:
     userinfo_endpoint: str
     jwks_uri: str | None = None
     end_session_endpoint: str | None = None
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """A successful token response (RFC 6749 §5.1). Tokens are kept out of repr()."""
-
-    access_token: str = field(repr=False)
-    token_type: str
-    expires_in: int | None
-    refresh_token: str | None = field(repr=False)
-    id_token: str | None = field(repr=False)
-    raw: Mapping[str, Any] = field(repr=False)
-
-    def access_token_expires_at(self, now: float) -> float | None:
-        """When the access token expires (spec 4): `now + expires_in`; without
-        `expires_in`, the `exp` of the access token if it is a JWT (read, not
-        verified: it only schedules a refresh); otherwise unknown."""
-        if self.expires_in is not None:
-            return now + self.expires_in
-        try:
-            _, claims = peek(self.access_token)
-        except ValueError:
-            return None
-        exp = claims.get("exp")
-        if isinstance(exp, bool) or not isinstance(exp, (int, float)):
-            return None
-        return float(exp)
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    claims: Mapping[str, Any]  # the JSON object, in the provider's key order
-    raw: bytes = field(repr=False)  # the body as sent, for ALB's 11 KiB check
-
-    @property
-    def sub(self) -> str:
-        return str(self.claims["sub"])
-
-
-def _expires_in(value: Any) -> int | None:
-    # RFC 6749 says a number; some providers send "3599". Anything else: unknown.
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _optional_str(doc: Mapping[str, Any], name: str) -> str | None:
-    value = doc.get(name)
-    return value if isinstance(value, str) and value else None
-
-
-def parse_token_response(body: bytes, *, require_id_token: bool) -> TokenSet:
-    """A 2xx token endpoint body. ALB's login needs an ID token (the `openid` scope);
-    a refresh may or may not return a new one (OIDC Core §12.2)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        raise InvalidTokenResponse("token response is not JSON") from None
-    if not isinstance(doc, dict):
-        raise InvalidTokenResponse("token response is not a JSON object")
-    access_token = _optional_str(doc, "access_token")
-    if access_token is None:
-        raise InvalidTokenResponse("token response has no access_token")
-    id_token = _optional_str(doc, "id_token")
-    if require_id_token and id_token is None:
-        raise InvalidTokenResponse("token response has no id_token (is `openid` in the scope?)")
-    return TokenSet(
-        access_token=access_token,
-        token_type=_optional_str(doc, "token_type") or "Bearer",
-        expires_in=_expires_in(doc.get("expires_in")),
-        refresh_token=_optional_str(doc, "refresh_token"),
-        id_token=id_token,
-        raw=doc,
-    )
-
-
-def parse_token_error(body: bytes) -> str | None:
-    """The `error` code of an RFC 6749 §5.2 error response, if the body is one."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    error = doc.get("error") if isinstance(doc, dict) else None
-    return error if isinstance(error, str) else None
-
-
-def parse_userinfo_response(body: bytes) -> UserInfo:
-    """A 2xx UserInfo body: a JSON object with a string `sub` (OIDC Core §5.3.2).
-    A signed/encrypted (application/jwt) answer is not supported, as at ALB."""
-    try:
-        claims = json.loads(body)
-    except ValueError:
-        raise InvalidUserinfoResponse("userinfo response is not JSON") from None
-    if not isinstance(claims, dict):
-        raise InvalidUserinfoResponse("userinfo response is not a JSON object")
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
-        raise InvalidUserinfoResponse("userinfo response has no sub")
-    return UserInfo(claims=claims, raw=bytes(body))
-
-
-def client_secret_basic(client_id: str, client_secret: str) -> str:
-    """The `Authorization` value for client_secret_basic: RFC 6749 §2.3.1 has id and
-    secret form-urlencoded *before* they are joined with ':' and base64-encoded."""
-    credentials = f"{quote_plus(client_id)}:{quote_plus(client_secret)}"
-    return "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    if resp.content_length is not None and resp.content_length > limit:
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in resp.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            raise _TooLarge
-    return bytes(body)
 
 
 class OidcClient:
@@ -209,9 +77,7 @@ class OidcClient:
                  clock: Clock = system_clock) -> None:
         if client_auth not in ("post", "basic"):
             raise ValueError(f"client_auth must be 'post' or 'basic', not {client_auth!r}")
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        self._http = http
+        self._http = IdpHttp(http, timeout)
         self.issuer = issuer
         self.client_id = client_id
         self._client_secret = client_secret
@@ -222,52 +88,16 @@ class OidcClient:
             "userinfo_endpoint": userinfo_endpoint,
             "jwks_uri": jwks_uri,
         }
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
 
         self._metadata: ProviderMetadata | None = None
         self._metadata_lock = asyncio.Lock()
         self._optional_discovery_retry_at = 0.0
 
-        self._jwks: list[Key] | None = None
-        self._jwks_version = 0
-        self._jwks_lock = asyncio.Lock()
+        self._signing_keys = SigningKeys(self._http.get_json)
 
     def __repr__(self) -> str:
         return f"OidcClient(issuer={self.issuer!r}, client_id={self.client_id!r})"
-
-    # -- I/O ---------------------------------------------------------------------
-
-    async def _call(self, method: str, url: str, *, what: str, headers: dict[str, str],
-                    data: bytes | None = None, unreachable: type[IdPError],
-                    too_large: type[IdPError]) -> tuple[int, bytes]:
-        """One IdP round trip within the total timeout: (status, body). Redirects are
-        not followed: a token endpoint or UserInfo answer is never a 3xx."""
-        try:
-            async with self._http.request(method, url, headers=headers, data=data,
-                                          timeout=self._timeout, allow_redirects=False,
-                                          raise_for_status=False) as resp:
-                return resp.status, await _read_limited(resp, MAX_RESPONSE_BYTES)
-        except _TooLarge:
-            log.warning("%s %s answered over %d bytes", what, url, MAX_RESPONSE_BYTES)
-            raise too_large(f"{what} response is over {MAX_RESPONSE_BYTES} bytes") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # `from None`: keep request details (headers with credentials) out of the
-            # chained traceback.
-            log.warning("%s %s unreachable: %s", what, url, type(exc).__name__)
-            raise unreachable(f"{what} unreachable or timed out ({type(exc).__name__})") from None
-
-    async def _get_json(self, url: str, what: str) -> Any:
-        status, body = await self._call("GET", url, what=what,
-                                        headers={"Accept": "application/json"},
-                                        unreachable=DiscoveryError, too_large=DiscoveryError)
-        if not 200 <= status < 300:
-            log.warning("%s %s answered %d", what, url, status)
-            raise DiscoveryError(f"{what} answered {status}")
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise DiscoveryError(f"{what} is not JSON") from None
 
     # -- discovery -----------------------------------------------------------------
 
@@ -290,7 +120,7 @@ class OidcClient:
             if not required_missing and self._clock() < self._optional_discovery_retry_at:
                 return self._build_metadata(found)
             try:
-                document = await self._get_json(discovery_url(self.issuer), "discovery")
+                document = await self._http.get_json(discovery_url(self.issuer), "discovery")
                 discovered = parse_discovery(document, self.issuer)
             except DiscoveryError:
                 if required_missing:
@@ -346,7 +176,7 @@ class OidcClient:
         else:
             params = [*params, ("client_id", self.client_id),
                       ("client_secret", self._client_secret)]
-        status, body = await self._call("POST", endpoint, what="token endpoint",
+        status, body = await self._http.call("POST", endpoint, what="token endpoint",
                                         headers=headers, data=urlencode(params).encode(),
                                         unreachable=TokenEndpointTimeout,
                                         too_large=InvalidTokenResponse)
@@ -367,10 +197,12 @@ class OidcClient:
 
     # -- UserInfo ----------------------------------------------------------------------
 
-    async def userinfo(self, access_token: str) -> UserInfo:
-        """OIDC Core §5.3 with the access token as a Bearer header (RFC 6750 §2.1)."""
+    async def userinfo(self, access_token: str, *, sub: str | None = None) -> UserInfo:
+        """OIDC Core §5.3 with the access token as a Bearer header (RFC 6750 §2.1).
+        With `sub` (the ID token's, or the session's on a refresh), an answer about
+        another user is refused: §5.3.2 says its values MUST NOT be used."""
         endpoint = (await self.metadata()).userinfo_endpoint
-        status, body = await self._call(
+        status, body = await self._http.call(
             "GET", endpoint, what="userinfo endpoint",
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             unreachable=UserinfoEndpointTimeout, too_large=UserClaimsTooLarge)
@@ -379,10 +211,12 @@ class OidcClient:
             raise UserinfoEndpointFailed(f"userinfo endpoint answered {status}",
                                          http_status=status)
         try:
-            return parse_userinfo_response(body)
+            info = parse_userinfo_response(body)
+            check_userinfo_subject(info, sub)
         except InvalidUserinfoResponse as exc:
             log.warning("userinfo endpoint %s: %s", endpoint, exc)
             raise
+        return info
 
     # -- ID token ------------------------------------------------------------------------
 
@@ -408,34 +242,9 @@ class OidcClient:
         return claims
 
     async def verify_signature(self, id_token: str, jwks_uri: str) -> None:
-        version, keys, fresh = await self._signing_keys(jwks_uri)
-        try:
-            verify_signature(id_token, keys)
-        except UnknownKeyId as exc:
-            if fresh:
-                raise InvalidIdToken(str(exc)) from None
-            # The provider may have rotated its keys: refetch once, then give up.
-            _, keys, _ = await self._signing_keys(jwks_uri, stale=version)
-            try:
-                verify_signature(id_token, keys)
-            except UnknownKeyId as again:
-                raise InvalidIdToken(str(again)) from None
-
-    async def _signing_keys(self, jwks_uri: str, *,
-                            stale: int | None = None) -> tuple[int, list[Key], bool]:
-        """(version, keys, fetched-by-this-call). With `stale`, refetch unless another
-        request already replaced that version meanwhile."""
-        async with self._jwks_lock:
-            fetched = False
-            if self._jwks is None or stale == self._jwks_version:
-                document = await self._get_json(jwks_uri, "jwks")
-                try:
-                    self._jwks = import_jwks(document)
-                except ValueError as exc:
-                    raise DiscoveryError(f"jwks: {exc}") from None
-                self._jwks_version += 1
-                fetched = True
-            return self._jwks_version, self._jwks, fetched
+        """The signature of an ID token or logout token, against the provider's JWKS
+        (refetched once for an unknown `kid`). Raises InvalidIdToken or DiscoveryError."""
+        await self._signing_keys.verify(id_token, jwks_uri)
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from albauth.auth.errors import IdPError
 from albauth.auth.refresh_notices import PubSubSource, RefreshNotices
 from albauth.clock import Clock
 from albauth.ops.log_throttle import LogThrottle
+from albauth.session.errors import SessionStoreUnavailable
 from albauth.session.model import Session
 
 __all__ = ["LocalRefresh", "PersistFn", "RedisRefresh", "RefreshCoordinator", "RefreshNotShared",
@@ -75,12 +76,12 @@ async def persist_refreshed(refreshed: Session, persist: PersistFn,
     """Save once, retrying store errors briefly. The provider has answered, and may have
     rotated the refresh token (the old one is then dead): if no save goes through, the
     refreshed session still serves this request (and its in-process waiters) rather than
-    being dropped. Stores raise a ConnectionError (SessionStoreUnavailable) when down;
-    anything else (SessionTooLarge) is not transient and propagates."""
+    being dropped. Only a store that did not answer is worth another try; anything else
+    (SessionTooLarge) propagates."""
     for delay in (*_SAVE_RETRY_DELAYS, None):
         try:
             return RefreshOutcome(refreshed, tuple(await persist(refreshed)))
-        except ConnectionError as exc:
+        except SessionStoreUnavailable as exc:
             if delay is None:
                 failures.failure("refreshed session not saved: used for this request only", exc,
                                  level=logging.WARNING)
@@ -107,8 +108,6 @@ class SingleFlightRefresher:
     def __init__(self, clock: Clock, coordinator: RefreshCoordinator | None = None) -> None:
         self.clock = clock
         self.coordinator: RefreshCoordinator = coordinator or LocalRefresh()
-        # For the callers' own failure logs (a store down during a refresh): rate-limited.
-        self.failures = LogThrottle(log)
         self._inflight: dict[tuple[str, str], asyncio.Future[RefreshOutcome]] = {}
         # Bounded by age, not only by count: keyed by access token, an entry per refresh
         # piled up for good under a count cap alone.

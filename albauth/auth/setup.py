@@ -1,11 +1,13 @@
-"""Wires the authenticate action for a Runtime: session store, login-state sealing,
-signing keys and one OIDC client per (cookie name, issuer, client id) binding."""
+"""Builds the authenticate action from the settings: session store, login-state sealing,
+signing keys and one OIDC client per (cookie name, issuer, client id) binding. Called by
+the composition root (albauth.app), which owns what is returned."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -14,21 +16,29 @@ from albauth.auth.headers import IdentityHeaders
 from albauth.auth.oidc_client import OidcClient
 from albauth.auth.refresh import LocalRefresh, RedisRefresh, RefreshCoordinator, SingleFlightRefresher
 from albauth.auth.state import StateCodec
-from albauth.config.model import AuthenticateConfig, SessionSettings, SigningSettings
-from albauth.session.cookie_store import CookieSessionStore
-from albauth.session.memory_store import MemorySessionStore
+from albauth.clock import Clock
+from albauth.config.model import AuthenticateConfig, SessionSettings, Settings, SigningSettings
+from albauth.ops.metrics import Metrics
+from albauth.session.factory import build_store
 from albauth.session.model import binding_for
+from albauth.session.redis_store import RedisSessionStore
 from albauth.session.sealing import Sealer, generate_secret
-from albauth.session.store import SessionStore
 from albauth.signing.albjwt import AlbJwtSigner, default_signer_arn
 from albauth.signing.keyring import KeyRing
+from albauth.signing.shared_keys import SharedKeyRing, key_sealer
 
-if TYPE_CHECKING:
-    from albauth.app import Runtime
-    from albauth.clock import Clock
-    from albauth.signing.shared_keys import SharedKeyRing
+__all__ = ["Authentication", "build_authentication", "refresh_coordinator", "session_secrets", "signer_arn"]
 
 log = logging.getLogger("albauth.auth")
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Authentication:
+    action: AuthenticateAction
+    keys: KeyRing | SharedKeyRing  # what the admin listener's key endpoint serves
+    closers: tuple[Closer, ...]
 
 
 def session_secrets(settings: SessionSettings) -> tuple[str, ...]:
@@ -39,39 +49,79 @@ def session_secrets(settings: SessionSettings) -> tuple[str, ...]:
     return (generate_secret(),)
 
 
-def build_store(settings: SessionSettings, secrets: tuple[str, ...], clock: Clock) -> SessionStore:
-    sealer = Sealer(secrets, "albauth session")
-    if settings.store == "memory":
-        return MemorySessionStore(sealer, clock)
-    if settings.store == "redis":
-        from albauth.session.redis_store import RedisSessionStore
-
-        assert settings.redis_url
-        return RedisSessionStore.from_url(settings.redis_url, sealer=sealer, clock=clock,
-                                          key_prefix=settings.key_prefix)
-    return CookieSessionStore(sealer)
+def signer_arn(settings: SigningSettings) -> str:
+    return settings.signer_arn or default_signer_arn(settings.region, settings.account)
 
 
-def build_keyring(settings: SigningSettings) -> KeyRing:
+def refresh_coordinator(redis: RedisSessionStore | None, configs: list[AuthenticateConfig]) -> RefreshCoordinator:
+    """One refresh per session across replicas when they share a Redis store."""
+    if redis is None:
+        return LocalRefresh()
+    # The winner's refresh is a token call and a UserInfo call, each bounded by the IdP
+    # timeout, then a save: waiters wait no longer (its lock is a short lease it renews).
+    timeout = max((cfg.idp_timeout for cfg in configs), default=10.0)
+    return RedisRefresh(redis, wait=2 * timeout + 2.0)
+
+
+def build_authentication(settings: Settings, clock: Clock, metrics: Metrics) -> Authentication:
+    """Must run inside the event loop: it opens the provider's HTTP client pool."""
+    secrets = session_secrets(settings.session)
+    built = build_store(settings.session, secrets, clock)
+    configs = [r.authenticate for lst in settings.listeners for r in lst.rules if r.authenticate is not None]
+    closers: list[Closer] = []
+    keys, headers, awaited = _signing(settings.signing, built.redis, secrets, clock, closers)
+    # Provider calls get their own pool, apart from the targets'.
+    idp_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    clients: dict[str, OidcClient] = {}
+    for cfg in configs:
+        binding = binding_for(cfg.session_cookie_name, cfg.issuer, cfg.client_id)
+        if binding not in clients:
+            clients[binding] = _client_for(cfg, idp_http, clock)
+    refresher = SingleFlightRefresher(clock, refresh_coordinator(built.redis, configs))
+    action = AuthenticateAction(store=built.store, states=StateCodec(Sealer(secrets, "albauth login state")),
+                                headers=headers, clients=clients, metrics=metrics, clock=clock,
+                                refresher=refresher, keys=awaited,
+                                expose_error_reason=settings.proxy.expose_error_reason)
+    for cfg in configs:
+        action.register(cfg)
+    closers += [refresher.close, idp_http.close, built.store.close]
+    return Authentication(action, keys, tuple(closers))
+
+
+def _signing(settings: SigningSettings, redis: RedisSessionStore | None, secrets: tuple[str, ...],
+             clock: Clock, closers: list[Closer]
+             ) -> tuple[KeyRing | SharedKeyRing, IdentityHeaders, SharedKeyRing | None]:
+    """The key ring, the signer of x-amzn-oidc-data, and the ring the action awaits before
+    signing (a shared one, loaded from Redis). Replicas sharing a Redis store
+    share its signing keys too, unless a key file is configured (it wins; Redis then holds
+    no keys)."""
+    def make_signer(ring: KeyRing) -> AlbJwtSigner:
+        return AlbJwtSigner(ring, signer_arn=signer_arn(settings), encoding=settings.encoding,
+                            lifetime=settings.lifetime)
+
+    if settings.key_file or redis is None:
+        ring = _local_keyring(settings)
+        return ring, IdentityHeaders(make_signer(ring), clock, reuse_seconds=settings.reuse_seconds), None
+    shared = SharedKeyRing(redis, key_sealer(secrets))
+    # The shared ring is loaded from Redis in the loop: until then (the action awaits it
+    # before signing) the signer holds a throwaway key that never signs anything.
+    headers = IdentityHeaders(make_signer(KeyRing.generate()), clock, reuse_seconds=settings.reuse_seconds)
+
+    def swap(ring: KeyRing) -> None:
+        headers.signer = make_signer(ring)
+
+    shared.on_change = swap
+    _start_soon(shared)
+    closers.append(shared.close)
+    return shared, headers, shared
+
+
+def _local_keyring(settings: SigningSettings) -> KeyRing:
     if settings.key_file:
         return KeyRing.load_or_create(settings.key_file)
     log.info("no signing key file configured (ALBAUTH_SIGNING_KEY_FILE): x-amzn-oidc-data is signed "
              "with a key generated for this process")
     return KeyRing.generate()
-
-
-def _shares_keys(settings: SigningSettings, store: SessionStore) -> bool:
-    """Replicas sharing a Redis store share its signing keys too, unless a key file is
-    configured (it wins; Redis then holds no keys)."""
-    from albauth.session.redis_store import RedisSessionStore
-
-    return not settings.key_file and isinstance(store, RedisSessionStore)
-
-
-def _shared_keyring(store: SessionStore, secrets: tuple[str, ...]) -> SharedKeyRing:
-    from albauth.signing.shared_keys import SharedKeyRing, key_sealer
-
-    return SharedKeyRing(store, key_sealer(secrets))  # type: ignore[arg-type]
 
 
 def _start_soon(shared: SharedKeyRing) -> None:
@@ -82,70 +132,6 @@ def _start_soon(shared: SharedKeyRing) -> None:
     except RuntimeError:
         return
     shared.start()
-
-
-def refresh_coordinator(store: SessionStore, configs: list[AuthenticateConfig]) -> RefreshCoordinator:
-    """One refresh per session across replicas when they share a Redis store."""
-    from albauth.session.redis_store import RedisSessionStore
-
-    if not isinstance(store, RedisSessionStore):
-        return LocalRefresh()
-    # The winner's refresh is a token call and a UserInfo call, each bounded by the IdP
-    # timeout, then a save: waiters wait no longer (its lock is a short lease it renews).
-    timeout = max((cfg.idp_timeout for cfg in configs), default=10.0)
-    return RedisRefresh(store, wait=2 * timeout + 2.0)
-
-
-def signer_arn(settings: SigningSettings) -> str:
-    return settings.signer_arn or default_signer_arn(settings.region, settings.account)
-
-
-def build_authenticator(runtime: Runtime) -> AuthenticateAction:
-    settings = runtime.settings
-    secrets = session_secrets(settings.session)
-    store = build_store(settings.session, secrets, runtime.clock)
-    configs = [r.authenticate for lst in settings.listeners for r in lst.rules if r.authenticate is not None]
-    shared = None
-    if runtime.keyring is None and _shares_keys(settings.signing, store):
-        shared = _shared_keyring(store, secrets)
-        runtime.keyring = shared
-    elif runtime.keyring is None:
-        runtime.keyring = build_keyring(settings.signing)
-
-    def make_signer(ring: KeyRing) -> AlbJwtSigner:
-        return AlbJwtSigner(ring, signer_arn=signer_arn(settings.signing),
-                            encoding=settings.signing.encoding, lifetime=settings.signing.lifetime)
-
-    # A shared ring is loaded from Redis in the loop: until then (the action awaits it before
-    # signing) the signer holds a throwaway key that never signs anything.
-    first = KeyRing.generate() if shared is not None else runtime.keyring
-    headers = IdentityHeaders(make_signer(first), runtime.clock,
-                              reuse_seconds=settings.signing.reuse_seconds)
-    if shared is not None:
-        def swap(ring: KeyRing) -> None:
-            headers.signer = make_signer(ring)
-
-        shared.on_change = swap
-        _start_soon(shared)
-        runtime.closers.append(shared.close)
-    # Provider calls get their own pool, apart from the targets' (Runtime is built in the loop).
-    idp_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-    clients: dict[str, OidcClient] = {}
-    for cfg in configs:
-        binding = binding_for(cfg.session_cookie_name, cfg.issuer, cfg.client_id)
-        if binding not in clients:
-            clients[binding] = _client_for(cfg, idp_http, runtime.clock)
-    refresher = SingleFlightRefresher(runtime.clock, refresh_coordinator(store, configs))
-    action = AuthenticateAction(store=store, states=StateCodec(Sealer(secrets, "albauth login state")),
-                                headers=headers, clients=clients, metrics=runtime.metrics,
-                                clock=runtime.clock, refresher=refresher, keys=shared,
-                                expose_error_reason=settings.proxy.expose_error_reason)
-    for cfg in configs:
-        action.register(cfg)
-    runtime.closers.append(refresher.close)
-    runtime.closers.append(idp_http.close)
-    runtime.closers.append(store.close)
-    return action
 
 
 def _client_for(cfg: AuthenticateConfig, http: aiohttp.ClientSession, clock: Clock) -> OidcClient:

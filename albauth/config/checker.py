@@ -21,9 +21,9 @@ class Checker:
             raise ConfigError(self.issues)
 
     def mapping(self, value: Any, path: str, *, required: bool = False,
-                known: frozenset[str] | None = None) -> TypeGuard[dict[str, Any]]:
-        """True for a mapping; with `known`, every other key is reported (a typo such as
-        `SesionTimeout` must not silently fall back to ALB's default)."""
+                known: frozenset[str] | None = None, what: str = "key") -> TypeGuard[dict[str, Any]]:
+        """True for a mapping; with `known`, every other key is reported as an unknown `what`
+        (a typo such as `SesionTimeout` must not silently fall back to ALB's default)."""
         if value is None:
             if required:
                 self.issue(path, "is required")
@@ -34,7 +34,8 @@ class Checker:
         if known is not None:
             for key in value:
                 if key not in known:
-                    self.issue(f"{path}.{key}", f"unknown key (expected one of: {', '.join(sorted(known))})")
+                    self.issue(f"{path}.{key}" if path else str(key),
+                               f"unknown {what} (expected one of: {', '.join(sorted(known))})")
         return True
 
     def list_of(self, value: Any, path: str, *, required: bool = False) -> list[Any]:

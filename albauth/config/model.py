@@ -118,6 +118,8 @@ class AuthenticateConfig:
     logout_path: str | None = None  # answered by albauth: ends the session, then the IdP's
     post_logout_redirect_uri: str | None = None  # required with logout_path
     backchannel_logout_path: str | None = None  # OIDC Back-Channel Logout 1.0 receiver
+    # logout_path answers POST or a same-origin request; true also a cross-site GET (a link).
+    logout_allow_cross_site_get: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,11 @@ class Listener:
         return any(r.authenticate is not None for r in self.rules)
 
 
+# Each session secret's minimum length, checked when the configuration loads and again by the
+# sealer (albauth.session.sealing imports it: config is the lower layer).
+MIN_SECRET_LENGTH = 32
+
+
 @dataclass(frozen=True)
 class SessionSettings:
     store: Literal["cookie", "memory", "redis"] = "cookie"
@@ -183,6 +190,13 @@ class ProxySettings:
     expose_error_reason: bool = False  # x-alb-emulator-error-reason header
     # ALB does not validate the certificates of HTTPS targets; verifying them is opt-in.
     verify_target_certificates: bool = False
+    # ALB's load-balancer attribute routing.http.drop_invalid_header_fields.enabled: drop request
+    # headers whose name is outside [-A-Za-z0-9] (default false, as ALB).
+    drop_invalid_header_fields: bool = False
+    # How a request path is normalized before rules and targets see it (albauth.paths; ALB: undocumented):
+    reject_encoded_slash: bool = True  # %2F / %5C answered 400; false: kept encoded, not separators
+    merge_slashes: bool = True  # //a///b is /a/b
+    reject_dot_segment_parameters: bool = True  # `..;x`, `.;x`, `;x` segments answered 400 (Tomcat drops them)
 
 
 @dataclass(frozen=True)
@@ -195,3 +209,5 @@ class Settings:
     admin_listen: tuple[str, int] | None = ("127.0.0.1", 9901)
     log_level: str = "INFO"
     source: str = "environment"  # the file the settings came from
+    listen_backlog: int = 4096  # each listening socket's accept queue (1-65535)
+    max_connections: int = 10000  # open client connections per process; past it new ones are closed early

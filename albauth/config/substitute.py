@@ -9,12 +9,16 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from albauth.config.intrinsics import Intrinsic
+
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 Report = Callable[[str, str], None]  # (key path, message)
 
 
 def substitute(node: Any, env: Mapping[str, str], report: Report, path: str = "") -> Any:
+    if isinstance(node, Intrinsic):  # `!Sub '${Domain}'` names CloudFormation's parameter, not a variable
+        return node
     if isinstance(node, str):
         return _substitute_string(node, env, report, path)
     if isinstance(node, list):

@@ -3,7 +3,7 @@ on authlib's endpoint classes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
@@ -16,13 +16,11 @@ from joserfc.jwk import KeySet
 
 from .claims import user_claims
 from .models import Client
-
-if TYPE_CHECKING:
-    from .server import IdpAuthorizationServer
+from .parts import ProviderParts
 
 
 class IdpUserInfoEndpoint(UserInfoEndpoint):  # type: ignore[misc]
-    server: IdpAuthorizationServer
+    server: ProviderParts
 
     def __call__(self, request: OAuth2Request) -> tuple[int, Any, list[tuple[str, str]]]:
         # authlib's version reaches for a framework-global request (acquire_token);
@@ -35,7 +33,7 @@ class IdpUserInfoEndpoint(UserInfoEndpoint):  # type: ignore[misc]
 
 
 class IdpEndSessionEndpoint(EndSessionEndpoint):  # type: ignore[misc]
-    server: IdpAuthorizationServer
+    server: ProviderParts
 
     def get_server_jwks(self) -> KeySet:
         return self.server.keys.public_keyset()

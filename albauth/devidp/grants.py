@@ -3,7 +3,7 @@ the in-memory store behind them and the provider's clock deciding every expiry."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -11,14 +11,12 @@ from authlib.oidc.core import OpenIDCode, OpenIDToken
 
 from .claims import user_claims
 from .models import TOKEN_AUTH_METHODS, AuthorizationCode, Client, RefreshToken, SignedInUser
-
-if TYPE_CHECKING:
-    from .server import IdpAuthorizationServer
+from .parts import ProviderParts
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_AUTH_METHODS)
-    server: IdpAuthorizationServer
+    server: ProviderParts
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         data = request.payload.data
@@ -56,7 +54,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_AUTH_METHODS)
-    server: IdpAuthorizationServer
+    server: ProviderParts
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
         item = self.server.store.refresh_tokens.get(refresh_token)
@@ -105,7 +103,7 @@ class _IdTokenClaims:
     """ID token contents shared by the code and refresh grants (authlib's
     `OpenIDToken` hooks), with timestamps from the provider's clock."""
 
-    def __init__(self, server: IdpAuthorizationServer) -> None:
+    def __init__(self, server: ProviderParts) -> None:
         self.server = server
 
     def resolve_client_private_key(self, client: Client) -> Any:
@@ -136,7 +134,7 @@ class _IdTokenClaims:
 
 
 class IdpOpenIDCode(_IdTokenClaims, OpenIDCode):  # type: ignore[misc]
-    def __init__(self, server: IdpAuthorizationServer) -> None:
+    def __init__(self, server: ProviderParts) -> None:
         _IdTokenClaims.__init__(self, server)
         OpenIDCode.__init__(self, require_nonce=False)
 

@@ -35,7 +35,7 @@ class DevIdP:
         self.app = self._build_app()
 
     def _build_app(self) -> web.Application:
-        views = IdpViews(self)
+        views = IdpViews(self.server, base_path=self.base_path, record=self.events.append)
         app = web.Application()
         app[IDP_KEY] = self
         p = self.base_path

@@ -9,29 +9,31 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from aiohttp import web
 from authlib.oauth2 import OAuth2Error
 
 from .discovery import provider_metadata
-from .events import Endpoint, client_auth_of, recorded_params
+from .events import Endpoint, IdpEvent, client_auth_of, recorded_params
 from .models import SignedInUser
 from .pages import error_page, login_page, signed_out_page
-from .server import AiohttpOAuth2Request, read_oauth2_request
-
-if TYPE_CHECKING:
-    from .provider import DevIdP
+from .server import AiohttpOAuth2Request, IdpAuthorizationServer, read_oauth2_request
 
 SESSION_COOKIE = "albauth_devidp_session"
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
 class IdpViews:
-    def __init__(self, idp: DevIdP) -> None:
-        self.idp = idp
-        self.server = idp.server
-        self.settings = idp.settings
+    """The handlers of one provider: its authlib server (with the settings, keys, store
+    and clock), the path its issuer serves under, and where each call is recorded."""
+
+    def __init__(self, server: IdpAuthorizationServer, *, base_path: str,
+                 record: Callable[[IdpEvent], None]) -> None:
+        self.server = server
+        self.settings = server.settings
+        self.base_path = base_path
+        self.record = record
 
     # -- discovery --
 
@@ -39,7 +41,7 @@ class IdpViews:
         return web.json_response(provider_metadata(self.settings))
 
     async def jwks(self, request: web.Request) -> web.Response:
-        return web.json_response(self.idp.keys.jwks())
+        return web.json_response(self.server.keys.jwks())
 
     # -- authorization endpoint --
 
@@ -83,7 +85,7 @@ class IdpViews:
         user = self.settings.user(username)
         if user is None or not hmac.compare_digest(form.get("password", "").encode(), user.password.encode()):
             return self._login_form(oauth_req, error="Incorrect username or password.", username=username)
-        signed_in = SignedInUser(user, int(self.idp.clock()))
+        signed_in = SignedInUser(user, int(self.server.clock()))
         response: web.Response = self.server.create_authorization_response(
             oauth_req, grant_user=signed_in, grant=grant)
         if self.settings.remember_login:
@@ -92,7 +94,7 @@ class IdpViews:
 
     def _login_form(self, oauth_req: AiohttpOAuth2Request, *, error: str | None = None,
                     username: str = "") -> web.Response:
-        html = login_page(action=f"{self.idp.base_path}/authorize", params=oauth_req.payload.data,
+        html = login_page(action=f"{self.base_path}/authorize", params=oauth_req.payload.data,
                           client_id=oauth_req.payload.client_id, users=self.settings.users,
                           error=error, username=username)
         return web.Response(text=html, content_type="text/html", headers=_NO_STORE)
@@ -144,24 +146,24 @@ class IdpViews:
     def _session_user(self, request: web.Request) -> SignedInUser | None:
         if not self.settings.remember_login:
             return None
-        return self.idp.store.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        return self.server.store.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
 
     def _start_session(self, response: web.Response, user: SignedInUser) -> None:
         sid = secrets.token_urlsafe(32)
-        self.idp.store.sessions[sid] = user
-        response.set_cookie(SESSION_COOKIE, sid, path=self.idp.base_path or "/", httponly=True,
+        self.server.store.sessions[sid] = user
+        response.set_cookie(SESSION_COOKIE, sid, path=self.base_path or "/", httponly=True,
                             samesite="Lax", secure=self.settings.issuer.startswith("https://"))
 
     def _end_session(self, request: web.Request, response: web.Response) -> None:
         sid = request.cookies.get(SESSION_COOKIE)
         if sid is not None:
-            self.idp.store.sessions.pop(sid, None)
-            response.del_cookie(SESSION_COOKIE, path=self.idp.base_path or "/")
+            self.server.store.sessions.pop(sid, None)
+            response.del_cookie(SESSION_COOKIE, path=self.base_path or "/")
 
     def _record(self, endpoint: Endpoint, oauth_req: AiohttpOAuth2Request, response: web.StreamResponse) -> None:
         params = oauth_req.payload.data
-        self.idp.record(endpoint, params.get("grant_type"), client_auth_of(oauth_req.headers, params),
-                        recorded_params(params), response.status)
+        self.record(IdpEvent(endpoint, params.get("grant_type"), client_auth_of(oauth_req.headers, params),
+                             recorded_params(params), response.status))
 
 
 def _with_cognito_logout_uri(oauth_req: AiohttpOAuth2Request) -> AiohttpOAuth2Request:

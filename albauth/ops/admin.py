@@ -5,29 +5,30 @@ so apps that verify x-amzn-oidc-data only need their key URL pointed here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from albauth.app import Runtime
+from albauth.ops.metrics import Metrics
+from albauth.signing.keyserver import KeySource, add_key_routes
+
+__all__ = ["build_admin_app"]
 
 
-def build_admin_app(runtime: Runtime) -> web.Application:
+def build_admin_app(metrics: Metrics, listener_urls: Callable[[], Sequence[str]],
+                    keys: KeySource | None) -> web.Application:
     app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "listeners": runtime.urls})
+        return web.json_response({"status": "ok", "listeners": list(listener_urls())})
 
-    async def metrics(_: web.Request) -> web.Response:
-        resp = web.Response(body=runtime.metrics.render())
-        resp.headers["Content-Type"] = runtime.metrics.content_type
+    async def render_metrics(_: web.Request) -> web.Response:
+        resp = web.Response(body=metrics.render())
+        resp.headers["Content-Type"] = metrics.content_type
         return resp
 
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    if runtime.keyring is not None:
-        from albauth.signing.keyserver import add_key_routes
-
-        add_key_routes(app, lambda: runtime.keyring)
+    app.router.add_get("/metrics", render_metrics)
+    if keys is not None:
+        add_key_routes(app, keys)
     return app

@@ -5,7 +5,6 @@ from albauth.session.cookies import (
     MAX_SET_COOKIE_LINE,
     MAX_SHARDS,
     CookiePolicy,
-    SessionTooLarge,
     decode_value,
     encode_value,
     expire,
@@ -14,10 +13,18 @@ from albauth.session.cookies import (
     shard_indices,
     unshard,
 )
+from albauth.session.errors import (
+    RevocationUnsupported,
+    SessionInvalid,
+    SessionStoreError,
+    SessionStoreUnavailable,
+    SessionTooLarge,
+)
 from albauth.session.memory_store import MemorySessionStore
 from albauth.session.model import Session, binding_for, new_sid
+from albauth.session.sealed_cookie import session_aad
 from albauth.session.sealing import MIN_SECRET_LENGTH, Sealer, SealError, generate_secret
-from albauth.session.store import SessionInvalid, SessionStore, session_aad
+from albauth.session.store import SessionStore
 
 __all__ = [
     "MAX_SET_COOKIE_LINE",
@@ -26,11 +33,14 @@ __all__ = [
     "CookiePolicy",
     "CookieSessionStore",
     "MemorySessionStore",
+    "RevocationUnsupported",
     "SealError",
     "Sealer",
     "Session",
     "SessionInvalid",
     "SessionStore",
+    "SessionStoreError",
+    "SessionStoreUnavailable",
     "SessionTooLarge",
     "binding_for",
     "decode_value",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
+
+from cachetools import LRUCache
 
 from albauth.session.cookies import (
     CookiePolicy,
@@ -12,9 +13,10 @@ from albauth.session.cookies import (
     replace_shards,
     unshard,
 )
+from albauth.session.errors import RevocationUnsupported, SessionInvalid
 from albauth.session.model import Session
+from albauth.session.sealed_cookie import session_aad
 from albauth.session.sealing import Sealer, SealError
-from albauth.session.store import SessionInvalid, session_aad
 
 __all__ = ["CookieSessionStore"]
 
@@ -30,10 +32,12 @@ class CookieSessionStore:
     authenticated get in. Sessions are shared between requests: treat them as read-only.
     """
 
+    can_revoke = False
+
     def __init__(self, sealer: Sealer, *, cache_size: int = 256) -> None:
         self._sealer = sealer
-        self._cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str, str], Session] = OrderedDict()
+        self._cache: LRUCache[tuple[str, str, str], Session] | None = (
+            LRUCache(cache_size) if cache_size > 0 else None)
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
@@ -41,9 +45,8 @@ class CookieSessionStore:
         if value is None:
             return None
         key = (cookie_name, binding, value)
-        session = self._cache.get(key)
+        session = self._cache.get(key) if self._cache is not None else None
         if session is not None:
-            self._cache.move_to_end(key)
             return session
         try:
             sealed = decode_value(value)
@@ -53,10 +56,8 @@ class CookieSessionStore:
             raise SessionInvalid(str(exc)) from exc
         if session.binding != binding:
             raise SessionInvalid("session belongs to another rule binding")
-        if self._cache_size > 0:
+        if self._cache is not None:
             self._cache[key] = session
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
         return session
 
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
@@ -68,5 +69,11 @@ class CookieSessionStore:
     async def delete(self, session: Session) -> None:
         return None
 
+    async def revoke(self, *, binding: str | None = None, sub: str | None = None,
+                     idp_sid: str | None = None, sid: str | None = None) -> int:
+        raise RevocationUnsupported("the cookie session store keeps no session on the server, so there "
+                                    "is nothing to revoke: use the memory or Redis store")
+
     async def close(self) -> None:
-        self._cache.clear()
+        if self._cache is not None:
+            self._cache.clear()

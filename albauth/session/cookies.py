@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
 
+from albauth.session.errors import SessionTooLarge
+
 __all__ = ["MAX_SET_COOKIE_LINE", "MAX_SHARDS", "CookiePolicy", "SessionTooLarge", "decode_value",
            "encode_value", "expire", "replace_shards", "session_shards", "shard", "shard_indices", "unshard"]
 
@@ -24,10 +26,6 @@ MAX_SHARDS = 4
 MAX_SET_COOKIE_LINE = 4096
 _LINE_PREFIX = len("Set-Cookie: ")
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
-
-
-class SessionTooLarge(ValueError):
-    """The sealed session needs more than the 4 shards ALB allows."""
 
 
 @dataclass(frozen=True)

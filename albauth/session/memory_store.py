@@ -1,34 +1,45 @@
 """Sessions kept in this process; the cookie holds only a sealed ticket.
 
 For single-replica and test setups: sessions die with the process. What it adds over the
-cookie store is revocation (`delete`), ALB's missing logout (spec 3.2, "better").
+cookie store is revocation (`delete`, `revoke`), ALB's missing logout (spec 3.2, "better").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 from albauth.clock import Clock, system_clock
-from albauth.session.cookies import (
-    CookiePolicy,
-    encode_value,
-    replace_shards,
-)
+from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices
+from albauth.session.errors import SessionInvalid
 from albauth.session.model import Session
 from albauth.session.sealing import Sealer
-from albauth.session.store import SessionInvalid, open_sealed_cookie, session_aad
+from albauth.session.ticket import Ticket, open_ticket, seal_ticket
 
 __all__ = ["MemorySessionStore"]
 
+# Sids of sessions this store has issued, kept after a delete or revoke on purpose: a
+# refresh still in flight must be seen as a re-save, which never recreates an entry.
+_KNOWN_TICKETS = 50_000
+
+
+@dataclass(frozen=True)
+class _Entry:
+    session: Session
+    drop_at: float
+
 
 class MemorySessionStore:
-    """Sessions by sid. The ticket (the sid, sealed with the cookie name and binding as
-    associated data) cannot be forged or moved to another rule.
+    """Sessions by sid, behind a ticket (albauth.session.ticket).
 
     An entry outlives `expires_at` until the cookie carrying it would have expired in the
     browser: `load` must still return an expired session (the caller answers it with a
     re-authentication, which differs from "no session" under `deny`), exactly as the
     cookie store does. Expired entries are swept lazily."""
+
+    can_revoke = True
 
     def __init__(self, sealer: Sealer, clock: Clock = system_clock, *,
                  sweep_interval: float = 60.0) -> None:
@@ -36,46 +47,51 @@ class MemorySessionStore:
         self._clock = clock
         self._sweep_interval = sweep_interval
         self._next_sweep = 0.0
-        self._entries: dict[str, tuple[Session, float]] = {}  # sid -> (session, drop_at)
+        self._entries: dict[str, _Entry] = {}
+        self._issued: LRUCache[str, bool] = LRUCache(_KNOWN_TICKETS)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
-        ticket = open_sealed_cookie(self._sealer, cookies, cookie_name, binding)
+        ticket = open_ticket(self._sealer, cookies, cookie_name, binding)
         if ticket is None:
             return None
-        try:
-            sid = ticket.decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise SessionInvalid(str(exc)) from exc
-        entry = self._entries.get(sid)
-        if entry is None or entry[1] <= self._clock():
-            self._entries.pop(sid, None)
+        entry = self._entries.get(ticket.sid)
+        if entry is None or entry.drop_at <= self._clock():
+            self._entries.pop(ticket.sid, None)
             raise SessionInvalid("no such session (revoked or swept)")
-        session = entry[0]
-        if session.binding != binding:
+        if entry.session.binding != binding:
             raise SessionInvalid("session belongs to another rule binding")
-        return session
+        return entry.session
 
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
                    policy: CookiePolicy, now: float) -> list[str]:
         self._sweep(now)
-        self._entries[session.sid] = (session, max(session.expires_at, now + policy.max_age))
-        ticket = self._sealer.seal(session.sid.encode("ascii"),
-                                   session_aad(cookie_name, session.binding))
-        return replace_shards(cookie_name, encode_value(ticket), cookies,
-                              policy, now)
+        if session.sid in self._issued and session.sid not in self._entries:
+            # Revoked while its refresh was in flight: it stays revoked (as Redis's SET XX).
+            return expire(cookie_name, shard_indices(cookies, cookie_name), policy)
+        self._issued[session.sid] = True
+        self._entries[session.sid] = _Entry(session, max(session.expires_at, now + policy.max_age))
+        value = seal_ticket(self._sealer, Ticket(session.sid), cookie_name, session.binding)
+        return replace_shards(cookie_name, value, cookies, policy, now)
 
     async def delete(self, session: Session) -> None:
         self._entries.pop(session.sid, None)
 
-    def revoke_matching(self, matches: Callable[[Session], bool]) -> int:
-        """End every session `matches` selects (back-channel logout); how many ended."""
-        ended = [sid for sid, (session, _) in self._entries.items() if matches(session)]
-        for sid in ended:
-            del self._entries[sid]
+    async def revoke(self, *, binding: str | None = None, sub: str | None = None,
+                     idp_sid: str | None = None, sid: str | None = None) -> int:
+        if sub is None and idp_sid is None and sid is None:
+            raise ValueError("revoke needs a sub, an idp_sid or a sid")
+
+        def matches(s: Session) -> bool:
+            return ((binding is None or s.binding == binding) and (sub is None or s.sub == sub)
+                    and (idp_sid is None or s.idp_sid == idp_sid) and (sid is None or s.sid == sid))
+
+        ended = [key for key, entry in self._entries.items() if matches(entry.session)]
+        for key in ended:
+            del self._entries[key]
         return len(ended)
 
     async def close(self) -> None:
@@ -85,6 +101,6 @@ class MemorySessionStore:
         if now < self._next_sweep:
             return
         self._next_sweep = now + self._sweep_interval
-        dead = [sid for sid, (_, drop_at) in self._entries.items() if drop_at <= now]
+        dead = [sid for sid, entry in self._entries.items() if entry.drop_at <= now]
         for sid in dead:
             del self._entries[sid]

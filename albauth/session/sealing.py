@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from albauth.config.model import MIN_SECRET_LENGTH
+
 __all__ = ["MIN_SECRET_LENGTH", "SealError", "Sealer", "generate_secret"]
 
-MIN_SECRET_LENGTH = 32
 _VERSION = b"\x01"
 _KEY_ID_LEN = 4
 _NONCE_LEN = 12

@@ -1,31 +1,30 @@
-"""The one interface every session store implements, and what they share.
+"""The one interface every session store implements.
 
 A store turns the request's cookies into a `Session` and back into `Set-Cookie` values.
 The cookie store keeps the whole sealed session in the cookies, as ALB does; server-side
 stores (memory, Redis) keep a sealed ticket there and the session on the server, which
-makes revocation possible. Every store must pass tests/session/conformance.py.
+makes revocation possible. Every store passes tests/session/conformance.py.
+
+Failures are typed (albauth.session.errors): `SessionInvalid` is a verdict on the cookie,
+every `SessionStoreError` a failure of the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
-from albauth.session.cookies import CookiePolicy, decode_value, unshard
+from albauth.session.cookies import CookiePolicy
 from albauth.session.model import Session
-from albauth.session.sealing import Sealer, SealError
 
-__all__ = ["SessionInvalid", "SessionStore", "open_sealed_cookie", "session_aad"]
-
-
-class SessionInvalid(Exception):
-    """Session cookies are present but unusable: tampered, truncated, minted for another
-    rule binding, or naming a session the server no longer has. The caller treats it as
-    "log in again" (and expires the cookies)."""
+__all__ = ["SessionStore"]
 
 
-@runtime_checkable
 class SessionStore(Protocol):
+    #: False where the browser holds the only copy (the cookie store): `revoke` raises
+    #: RevocationUnsupported and `delete` only forgets.
+    can_revoke: bool
+
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
         """None when the request carries no `<cookie_name>-0`; SessionInvalid when it
@@ -37,31 +36,20 @@ class SessionStore(Protocol):
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
                    policy: CookiePolicy, now: float) -> list[str]:
         """`Set-Cookie` values: the new shards, plus deletion of shards in `cookies` that
-        are no longer needed."""
+        are no longer needed. A re-save of a session that was revoked meanwhile does not
+        bring it back: the cookies are expired instead."""
         ...
 
     async def delete(self, session: Session) -> None:
         """Revoke server-side; a no-op where the cookie is the only copy."""
         ...
 
-    async def close(self) -> None:
+    async def revoke(self, *, binding: str | None = None, sub: str | None = None,
+                     idp_sid: str | None = None, sid: str | None = None) -> int:
+        """End every session matching all the given selectors (at least one of sub,
+        idp_sid, sid); how many ended. `binding` narrows to one rule binding (a
+        back-channel logout token speaks for one client)."""
         ...
 
-
-def session_aad(cookie_name: str, binding: str) -> bytes:
-    """Associated data for a sealed session or ticket: a cookie minted for one cookie name
-    or rule binding does not open under another (spec checklist 39)."""
-    return f"albauth/session\0{cookie_name}\0{binding}".encode()
-
-
-def open_sealed_cookie(sealer: Sealer, cookies: Mapping[str, str], cookie_name: str,
-                       binding: str) -> bytes | None:
-    """What the request's `<cookie_name>-0..3` shards carry, unsealed: None without shards,
-    SessionInvalid when they are not one valid sealed value for this name and binding."""
-    value = unshard(cookies, cookie_name)
-    if value is None:
-        return None
-    try:
-        return sealer.open(decode_value(value), session_aad(cookie_name, binding))
-    except (ValueError, SealError) as exc:  # binascii.Error is a ValueError
-        raise SessionInvalid(str(exc)) from exc
+    async def close(self) -> None:
+        ...

@@ -8,27 +8,33 @@ their own app or port (the `jwksUri` an app's verifier is pointed at).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from albauth.signing.keyring import KeyRing
-
-__all__ = ["JWKS_PATH", "add_key_routes"]
+__all__ = ["JWKS_PATH", "KeySource", "add_key_routes"]
 
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def add_key_routes(app: web.Application, keyring_provider: Callable[[], KeyRing]) -> None:
-    """Add `GET /.well-known/jwks.json` and `GET /{kid}`; the provider is called per
-    request so a reloaded or rotated ring is served at once."""
+class KeySource(Protocol):
+    """A key ring as the endpoint reads it (a KeyRing, or the ring shared through Redis)."""
+
+    def jwks(self) -> dict[str, Any]: ...
+
+    def public_pem(self, kid: str) -> bytes | None: ...
+
+
+def add_key_routes(app: web.Application, keys: KeySource) -> None:
+    """Add `GET /.well-known/jwks.json` and `GET /{kid}`; the ring is read per request so
+    a reloaded or rotated ring is served at once."""
 
     async def jwks(request: web.Request) -> web.Response:
-        return web.json_response(keyring_provider().jwks(),
+        return web.json_response(keys.jwks(),
                                  headers={"Cache-Control": "max-age=300"})
 
     async def public_key(request: web.Request) -> web.Response:
-        pem = keyring_provider().public_pem(request.match_info["kid"])
+        pem = keys.public_pem(request.match_info["kid"])
         if pem is None:
             return web.Response(status=404, text="Not Found")
         # A kid is derived from its key, so what it names never changes.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -124,6 +125,20 @@ async def test_provider_error_on_callback_is_561(alb):
     reply = await alb.browser.get(f"https://app.test/oauth2/idpresponse?error=access_denied&state={state}")
     assert reply.status == 561
     assert reply.headers["Server"] == "awselb/2.0"
+
+
+async def test_a_provider_error_cannot_forge_log_lines(alb, caplog):
+    """A CR/LF in the provider's `error` would start a new, forged line in a text log."""
+    first = await alb.browser.get("https://app.test/")
+    state = quote(_param(first.location, "state"), safe="")
+    forged = quote("access_denied\r\n2026-01-01 INFO albauth: admin logged in", safe="")
+    with caplog.at_level(logging.INFO, logger="albauth"):
+        reply = await alb.browser.get(f"https://app.test/oauth2/idpresponse?error={forged}&state={state}")
+    assert reply.status == 561
+    lines = [r.getMessage() for r in caplog.records if "provider returned error" in r.getMessage()]
+    assert lines == ["provider returned error=access_denied\\x0d\\x0a2026-01-01 INFO albauth: admin logged in "
+                     "to the callback"]
+    assert not any("\n" in r.getMessage() or "\r" in r.getMessage() for r in caplog.records)
 
 
 async def test_missing_code_is_401(alb):

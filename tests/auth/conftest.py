@@ -43,6 +43,7 @@ class Script:
     status: int = 200
     body: Any = None  # a JSON-able value, or bytes sent as they are
     delay: float = 0.0
+    reset: bool = False  # drop the connection instead of answering
 
 
 @dataclass
@@ -87,6 +88,7 @@ class FakeProvider:
     def new_key(self, kid: str) -> RSAKey:
         """A key never handed out before in this test."""
         native = _pooled_key(self.keys_made).private_key
+        assert native is not None  # generated keys are private
         self.keys_made += 1
         # Built from the native key: importing JWK material re-validates it (slow).
         return RSAKey(native, native, {"kid": kid, "use": "sig", "alg": "RS256"})
@@ -146,6 +148,10 @@ class FakeProvider:
                     await asyncio.wait_for(self.released.wait(), script.delay)
                 except TimeoutError:
                     pass
+            if script.reset:
+                assert request.transport is not None
+                request.transport.abort()  # RST-like: the client sees the connection drop
+                return web.Response(status=204)
             body = self._default(endpoint) if script.body is None else script.body
             if not isinstance(body, bytes):
                 body = json.dumps(body).encode()
@@ -179,9 +185,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+MakeClient = Callable[..., OidcClient]  # keyword arguments for OidcClient over the defaults
+
+
 @pytest.fixture
-def make_client(provider: FakeProvider,
-                http: aiohttp.ClientSession) -> Callable[..., OidcClient]:
+def make_client(provider: FakeProvider, http: aiohttp.ClientSession) -> MakeClient:
     def make(**options: Any) -> OidcClient:
         options.setdefault("issuer", provider.issuer)
         options.setdefault("client_id", CLIENT_ID)

@@ -9,7 +9,11 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
+
+#: The test client of a provider app (aiohttp's TestClient is generic in request and app).
+HttpClient = TestClient[web.Request, web.Application]
 
 CLIENT_ID = "albauth-dev"
 CLIENT_SECRET = "albauth-dev-secret"
@@ -72,17 +76,17 @@ def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-async def open_login(client: TestClient, **overrides: str | None) -> Form:
+async def open_login(client: HttpClient, **overrides: str | None) -> Form:
     resp = await client.get("/authorize", params=authorize_params(**overrides), allow_redirects=False)
     assert resp.status == 200, await resp.text()
     return parse_form(await resp.text())
 
 
-async def submit(client: TestClient, form: Form, **fields: str) -> Any:
+async def submit(client: HttpClient, form: Form, **fields: str) -> Any:
     return await client.post(form.action, data={**form.fields, **fields}, allow_redirects=False)
 
 
-async def sign_in(client: TestClient, username: str = "alice", password: str | None = None,
+async def sign_in(client: HttpClient, username: str = "alice", password: str | None = None,
                   **overrides: str | None) -> dict[str, str]:
     """The whole browser leg; returns the query the client's redirect_uri receives."""
     form = await open_login(client, **overrides)
@@ -95,13 +99,13 @@ def basic(client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, 
     return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
-async def redeem(client: TestClient, code: str, *, redirect_uri: str = REDIRECT_URI,
+async def redeem(client: HttpClient, code: str, *, redirect_uri: str = REDIRECT_URI,
                  **extra: str) -> Any:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, **extra}
     return await client.post("/token", data=data, headers=basic())
 
 
-async def tokens_for(client: TestClient, username: str = "alice", **overrides: str | None) -> dict[str, Any]:
+async def tokens_for(client: HttpClient, username: str = "alice", **overrides: str | None) -> dict[str, Any]:
     """Sign in through the form and redeem the code: the token response."""
     code = (await sign_in(client, username, **overrides))["code"]
     resp = await redeem(client, code)

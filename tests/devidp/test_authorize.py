@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from albauth.devidp import DevIdP
 
@@ -11,6 +10,7 @@ from .conftest import StartIdp
 from .flows import (
     CLIENT_ID,
     REDIRECT_URI,
+    HttpClient,
     authorize_params,
     open_login,
     query_of,
@@ -19,7 +19,7 @@ from .flows import (
 )
 
 
-async def test_login_page_has_the_form_and_lists_the_demo_users(client: TestClient) -> None:
+async def test_login_page_has_the_form_and_lists_the_demo_users(client: HttpClient) -> None:
     resp = await client.get("/authorize", params=authorize_params(), allow_redirects=False)
     assert resp.status == 200
     assert resp.content_type == "text/html"
@@ -37,7 +37,7 @@ async def test_login_page_has_the_form_and_lists_the_demo_users(client: TestClie
     assert form.fields == authorize_params()
 
 
-async def test_sign_in_redirects_with_code_and_state(idp: DevIdP, client: TestClient) -> None:
+async def test_sign_in_redirects_with_code_and_state(idp: DevIdP, client: HttpClient) -> None:
     query = await sign_in(client, "bob")
     assert query["state"] == "st-123" and len(query["code"]) >= 32
     assert [e.endpoint for e in idp.events] == ["authorize", "authorize"]
@@ -45,14 +45,14 @@ async def test_sign_in_redirects_with_code_and_state(idp: DevIdP, client: TestCl
     assert "password" not in idp.events[-1].params
 
 
-async def test_redirect_uri_keeps_its_wildcard_port(client: TestClient) -> None:
+async def test_redirect_uri_keeps_its_wildcard_port(client: HttpClient) -> None:
     uri = "http://127.0.0.1:43123/oauth2/idpresponse"
     form = await open_login(client, redirect_uri=uri)
     resp = await submit(client, form, username="carol", password="carol", action="login")
     assert resp.headers["Location"].startswith(uri + "?code=")
 
 
-async def test_wrong_password_shows_the_form_again_with_an_error(client: TestClient) -> None:
+async def test_wrong_password_shows_the_form_again_with_an_error(client: HttpClient) -> None:
     form = await open_login(client)
     resp = await submit(client, form, username="alice", password="bob", action="login")
     assert resp.status == 200
@@ -63,7 +63,7 @@ async def test_wrong_password_shows_the_form_again_with_an_error(client: TestCli
     assert "Incorrect username or password" in await unknown.text()
 
 
-async def test_cancel_redirects_with_access_denied_and_state(client: TestClient) -> None:
+async def test_cancel_redirects_with_access_denied_and_state(client: HttpClient) -> None:
     form = await open_login(client)
     resp = await submit(client, form, action="cancel")
     assert resp.status == 302
@@ -73,13 +73,13 @@ async def test_cancel_redirects_with_access_denied_and_state(client: TestClient)
     assert "code" not in query
 
 
-async def test_unknown_client_shows_an_error_page_and_never_redirects(client: TestClient) -> None:
+async def test_unknown_client_shows_an_error_page_and_never_redirects(client: HttpClient) -> None:
     resp = await client.get("/authorize", params=authorize_params(client_id="nobody"), allow_redirects=False)
     assert resp.status == 400 and "Location" not in resp.headers
     assert "Invalid client" in await resp.text()
 
 
-async def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(client: TestClient) -> None:
+async def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(client: HttpClient) -> None:
     evil = "https://evil.example/steal"
     resp = await client.get("/authorize", params=authorize_params(redirect_uri=evil), allow_redirects=False)
     assert resp.status == 400 and "Location" not in resp.headers
@@ -91,7 +91,7 @@ async def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects
     assert posted.status == 400 and "Location" not in posted.headers
 
 
-async def test_wildcard_cannot_be_stretched_into_another_host(client: TestClient) -> None:
+async def test_wildcard_cannot_be_stretched_into_another_host(client: HttpClient) -> None:
     for uri in ("http://localhost:1@evil.example/oauth2/idpresponse",
                 "https://evil.example/x?/oauth2/idpresponse",
                 "http://localhost:8080/oauth2/idpresponse/../../steal"):
@@ -99,32 +99,32 @@ async def test_wildcard_cannot_be_stretched_into_another_host(client: TestClient
         assert resp.status == 400 and "Location" not in resp.headers, uri
 
 
-async def test_missing_redirect_uri_is_an_error_page(client: TestClient) -> None:
+async def test_missing_redirect_uri_is_an_error_page(client: HttpClient) -> None:
     resp = await client.get("/authorize", params=authorize_params(redirect_uri=None), allow_redirects=False)
     assert resp.status == 400 and "Location" not in resp.headers
 
 
-async def test_unsupported_response_type_is_redirected_once_the_uri_is_trusted(client: TestClient) -> None:
+async def test_unsupported_response_type_is_redirected_once_the_uri_is_trusted(client: HttpClient) -> None:
     resp = await client.get("/authorize", params=authorize_params(response_type="token"), allow_redirects=False)
     assert resp.status == 302
     query = query_of(resp.headers["Location"])
     assert query["error"] == "unsupported_response_type" and query["state"] == "st-123"
 
 
-async def test_unknown_scope_is_invalid_scope(client: TestClient) -> None:
+async def test_unknown_scope_is_invalid_scope(client: HttpClient) -> None:
     resp = await client.get("/authorize", params=authorize_params(scope="openid admin:everything"),
                             allow_redirects=False)
     assert resp.status == 302
     assert query_of(resp.headers["Location"])["error"] == "invalid_scope"
 
 
-async def test_prompt_none_without_a_session_is_login_required(client: TestClient) -> None:
+async def test_prompt_none_without_a_session_is_login_required(client: HttpClient) -> None:
     resp = await client.get("/authorize", params=authorize_params(prompt="none"), allow_redirects=False)
     assert resp.status == 302
     assert query_of(resp.headers["Location"])["error"] == "login_required"
 
 
-async def test_by_default_every_authorize_shows_the_form(client: TestClient) -> None:
+async def test_by_default_every_authorize_shows_the_form(client: HttpClient) -> None:
     await sign_in(client)
     resp = await client.get("/authorize", params=authorize_params(), allow_redirects=False)
     assert resp.status == 200 and 'name="password"' in await resp.text()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from albauth.devidp import DevIdP
 
 from .conftest import StartIdp
-from .flows import CLIENT_ID, REDIRECT_URI, basic
+from .flows import CLIENT_ID, REDIRECT_URI, HttpClient, basic
 
 
-async def test_discovery_document_names_every_endpoint(idp: DevIdP, client: TestClient) -> None:
+async def test_discovery_document_names_every_endpoint(idp: DevIdP, client: HttpClient) -> None:
     resp = await client.get("/.well-known/openid-configuration")
     assert resp.status == 200
     doc = await resp.json()
@@ -32,19 +31,19 @@ async def test_discovery_document_names_every_endpoint(idp: DevIdP, client: Test
     assert {"sub", "email", "groups", "department"} <= set(doc["claims_supported"])
 
 
-async def test_discovery_document_is_valid_openid_provider_metadata(client: TestClient) -> None:
+async def test_discovery_document_is_valid_openid_provider_metadata(client: HttpClient) -> None:
     doc = await (await client.get("/.well-known/openid-configuration")).json()
     OpenIDProviderMetadata(doc).validate()
 
 
-async def test_jwks_publishes_rs256_keys_with_kid(client: TestClient) -> None:
+async def test_jwks_publishes_rs256_keys_with_kid(client: HttpClient) -> None:
     keys = (await (await client.get("/jwks")).json())["keys"]
     assert len(keys) == 1
     assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and keys[0]["kid"]
     assert "d" not in keys[0]  # public half only
 
 
-async def test_rotate_key_keeps_the_old_key_published(idp: DevIdP, client: TestClient) -> None:
+async def test_rotate_key_keeps_the_old_key_published(idp: DevIdP, client: HttpClient) -> None:
     old = (await (await client.get("/jwks")).json())["keys"][0]["kid"]
     new = idp.rotate_key()
     kids = [k["kid"] for k in (await (await client.get("/jwks")).json())["keys"]]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from aiohttp.test_utils import TestClient
-
 from albauth.clock import FakeClock
 from albauth.devidp import DevIdP
 
 from .conftest import START, StartIdp
-from .flows import CLIENT_ID, basic, tokens_for
+from .flows import CLIENT_ID, HttpClient, basic, tokens_for
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # authlib.jose is deprecated in 1.9
@@ -20,13 +18,13 @@ with warnings.catch_warnings():
 JWT = JsonWebToken(["RS256"])
 
 
-async def verify(client: TestClient, token: str) -> Any:
+async def verify(client: HttpClient, token: str) -> Any:
     """Decode with the published keys only: a bad signature or unknown kid raises."""
     jwks = await (await client.get("/jwks")).json()
     return JWT.decode(token, JsonWebKey.import_key_set(jwks))
 
 
-async def test_id_token_claims(idp: DevIdP, client: TestClient, clock: FakeClock) -> None:
+async def test_id_token_claims(idp: DevIdP, client: HttpClient, clock: FakeClock) -> None:
     clock.advance(5)  # auth_time is when the password was typed
     body = await tokens_for(client, "alice", nonce="nonce-xyz")
     claims = await verify(client, body["id_token"])
@@ -48,12 +46,12 @@ async def test_id_token_claims(idp: DevIdP, client: TestClient, clock: FakeClock
     claims.validate(now=int(clock()))
 
 
-async def test_id_token_without_nonce_has_no_nonce(client: TestClient) -> None:
+async def test_id_token_without_nonce_has_no_nonce(client: HttpClient) -> None:
     claims = await verify(client, (await tokens_for(client, nonce=None))["id_token"])
     assert "nonce" not in claims
 
 
-async def test_refreshed_id_token_keeps_auth_time_and_moves_iat(client: TestClient, clock: FakeClock) -> None:
+async def test_refreshed_id_token_keeps_auth_time_and_moves_iat(client: HttpClient, clock: FakeClock) -> None:
     first = await tokens_for(client)
     clock.advance(400)
     resp = await client.post("/token", headers=basic(),
@@ -64,7 +62,7 @@ async def test_refreshed_id_token_keeps_auth_time_and_moves_iat(client: TestClie
     assert claims["aud"] == CLIENT_ID
 
 
-async def test_access_token_is_an_rs256_jwt(idp: DevIdP, client: TestClient) -> None:
+async def test_access_token_is_an_rs256_jwt(idp: DevIdP, client: HttpClient) -> None:
     body = await tokens_for(client, "bob")
     claims = await verify(client, body["access_token"])
     bob = idp.settings.user("bob")
@@ -79,7 +77,7 @@ async def test_access_token_is_an_rs256_jwt(idp: DevIdP, client: TestClient) -> 
 
 
 async def test_tokens_after_rotation_use_the_new_kid_and_old_ones_still_verify(
-        idp: DevIdP, client: TestClient) -> None:
+        idp: DevIdP, client: HttpClient) -> None:
     before = (await tokens_for(client))["id_token"]
     new_kid = idp.rotate_key()
     after = (await tokens_for(client))["id_token"]

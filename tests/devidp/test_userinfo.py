@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
-
 from albauth.clock import FakeClock
 from albauth.devidp import DevIdP
 
-from .flows import tokens_for
+from .flows import HttpClient, tokens_for
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_userinfo_returns_the_users_claims_sub_first(idp: DevIdP, client: TestClient) -> None:
+async def test_userinfo_returns_the_users_claims_sub_first(idp: DevIdP, client: HttpClient) -> None:
     token = (await tokens_for(client, "alice"))["access_token"]
     resp = await client.get("/userinfo", headers=bearer(token))
     assert resp.status == 200
@@ -31,18 +29,18 @@ async def test_userinfo_returns_the_users_claims_sub_first(idp: DevIdP, client: 
     assert idp.count("userinfo") == 1
 
 
-async def test_userinfo_by_post(client: TestClient) -> None:
+async def test_userinfo_by_post(client: HttpClient) -> None:
     token = (await tokens_for(client))["access_token"]
     assert (await client.post("/userinfo", headers=bearer(token))).status == 200
 
 
-async def test_userinfo_claims_follow_the_scopes(client: TestClient) -> None:
+async def test_userinfo_claims_follow_the_scopes(client: HttpClient) -> None:
     token = (await tokens_for(client, "bob", scope="openid"))["access_token"]
     body = await (await client.get("/userinfo", headers=bearer(token))).json()
     assert list(body) == ["sub", "groups", "department"]
 
 
-async def test_expired_access_token_is_401_invalid_token(client: TestClient, clock: FakeClock) -> None:
+async def test_expired_access_token_is_401_invalid_token(client: HttpClient, clock: FakeClock) -> None:
     token = (await tokens_for(client))["access_token"]
     clock.advance(299)
     assert (await client.get("/userinfo", headers=bearer(token))).status == 200
@@ -53,7 +51,7 @@ async def test_expired_access_token_is_401_invalid_token(client: TestClient, clo
     assert (await resp.json())["error"] == "invalid_token"
 
 
-async def test_forged_or_garbage_token_is_401_invalid_token(client: TestClient) -> None:
+async def test_forged_or_garbage_token_is_401_invalid_token(client: HttpClient) -> None:
     token = (await tokens_for(client))["access_token"]
     header, payload, signature = token.split(".")
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
@@ -63,13 +61,13 @@ async def test_forged_or_garbage_token_is_401_invalid_token(client: TestClient) 
         assert 'error="invalid_token"' in resp.headers["WWW-Authenticate"]
 
 
-async def test_token_from_before_a_key_rotation_still_works(idp: DevIdP, client: TestClient) -> None:
+async def test_token_from_before_a_key_rotation_still_works(idp: DevIdP, client: HttpClient) -> None:
     token = (await tokens_for(client))["access_token"]
     idp.rotate_key()
     assert (await client.get("/userinfo", headers=bearer(token))).status == 200
 
 
-async def test_missing_token_is_401(client: TestClient) -> None:
+async def test_missing_token_is_401(client: HttpClient) -> None:
     resp = await client.get("/userinfo")
     assert resp.status == 401
     assert "WWW-Authenticate" in resp.headers

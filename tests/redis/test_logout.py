@@ -28,6 +28,8 @@ from session.redis_fixtures import RedisServer
 from albauth.auth.idtoken import peek
 
 LANDING = "https://app.test/signed-out"
+# What a browser sends when the user clicks the app's own sign-out link.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 LOGOUT = {"albauth": {"logout_path": "/oauth2/logout", "post_logout_redirect_uri": LANDING,
                       "backchannel_logout_path": "/oauth2/backchannel-logout"}}
 
@@ -49,7 +51,7 @@ async def test_logout_on_one_replica_ends_the_session_on_the_other(
     a, b = await replicas(start_alb, redis_server)
     await a.browser.login()
     share_cookies(a, b)  # the copy an attacker (or another tab) kept from before the logout
-    reply = await a.browser.get("https://app.test/oauth2/logout")
+    reply = await a.browser.get("https://app.test/oauth2/logout", headers=SAME_ORIGIN)
     assert reply.status == 302
     end_session = urlsplit(reply.location)
     assert f"{end_session.scheme}://{end_session.netloc}{end_session.path}" == f"{idp.settings.issuer}/logout"
@@ -150,9 +152,47 @@ async def test_logout_with_the_cookie_store_expires_the_cookies(start_alb, idp):
     alb = await start_alb(auth=LOGOUT)
     await alb.browser.login()
     kept = dict(alb.browser.cookies())
-    reply = await alb.browser.get("https://app.test/oauth2/logout")
+    reply = await alb.browser.get("https://app.test/oauth2/logout", headers=SAME_ORIGIN)
     assert reply.status == 302
     assert "AWSELBAuthSessionCookie-0" not in alb.browser.cookies()
     # Client-side only, as documented: the copy still works (like ALB's own cookies).
     alb.browser.jar["app.test"] = kept
     assert (await alb.browser.get("https://app.test/")).status == 200
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Referer": "https://evil.example/page"},
+    {},  # no word from the browser at all
+], ids=["fetch-cross-site", "fetch-same-site", "foreign-referer", "no-metadata"])
+async def test_a_cross_site_get_does_not_log_out_but_asks(start_alb, redis_server, headers):
+    alb = await start_replica(start_alb, redis_server, auth=LOGOUT)
+    await alb.browser.login()
+    reply = await alb.browser.get("https://app.test/oauth2/logout", headers=headers)
+    assert reply.status == 200
+    assert reply.headers["X-Frame-Options"] == "DENY"
+    assert b'<form method="post" action="/oauth2/logout">' in reply.body
+    assert not reply.set_cookies
+    assert (await alb.browser.get("https://app.test/still-signed-in")).status == 200
+    # The page's button: a same-origin POST, which does log out.
+    done = await alb.browser.request("POST", "https://app.test/oauth2/logout",
+                                     headers={"Origin": "https://app.test"})
+    assert done.status == 302
+    assert (await alb.browser.get("https://app.test/")).status == 302
+
+
+async def test_a_cross_site_post_does_not_log_out(start_alb, redis_server):
+    alb = await start_replica(start_alb, redis_server, auth=LOGOUT)
+    await alb.browser.login()
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        reply = await alb.browser.request("POST", "https://app.test/oauth2/logout", headers=headers)
+        assert reply.status == 403
+    assert (await alb.browser.get("https://app.test/")).status == 200
+
+
+async def test_a_same_origin_get_by_referer_logs_out(start_alb, redis_server):
+    alb = await start_replica(start_alb, redis_server, auth=LOGOUT)
+    await alb.browser.login()
+    reply = await alb.browser.get("https://app.test/oauth2/logout", headers={"Referer": "https://app.test/home"})
+    assert reply.status == 302

@@ -8,8 +8,8 @@ import pytest
 from session.helpers import BINDING, NAME, apply, make_session
 
 from albauth.session import CookiePolicy, SessionInvalid
-from albauth.session.redis_admin import list_sessions, revoke
-from albauth.session.redis_store import digest
+from albauth.session.redis_admin import list_sessions
+from albauth.session.redis_value import digest
 
 POLICY = CookiePolicy()
 
@@ -63,43 +63,43 @@ async def test_list_one_users_sessions(store, logged_in):
 
 
 async def test_revoke_by_sub_ends_every_session_of_the_user(store, logged_in):
-    assert await revoke(store, sub="2f1c0c8e-user") == 3
+    assert await store.revoke(sub="2f1c0c8e-user") == 3
     assert await alive(store, logged_in) == {"bob-3"}
-    assert await revoke(store, sub="2f1c0c8e-user") == 0
+    assert await store.revoke(sub="2f1c0c8e-user") == 0
     assert await list_sessions(store, sub="2f1c0c8e-user") == []
 
 
 async def test_revoke_by_idp_sid_ends_that_provider_sessions_sessions(store, logged_in):
     # OIDC back-channel logout with only `sid`.
-    assert await revoke(store, idp_sid="idp-1") == 2
+    assert await store.revoke(idp_sid="idp-1") == 2
     assert await alive(store, logged_in) == {"alice-2", "bob-3"}
 
 
 async def test_revoke_by_sub_and_idp_sid_needs_both_to_match(store, logged_in):
-    assert await revoke(store, sub="bob", idp_sid="idp-1") == 0
-    assert await revoke(store, sub="2f1c0c8e-user", idp_sid="idp-2") == 1
+    assert await store.revoke(sub="bob", idp_sid="idp-1") == 0
+    assert await store.revoke(sub="2f1c0c8e-user", idp_sid="idp-2") == 1
     assert await alive(store, logged_in) == {"alice-1a", "alice-1b", "bob-3"}
 
 
 async def test_revoke_one_session_by_sid(store, logged_in, raw, prefix):
     target = logged_in["alice-1b"][0]
-    assert await revoke(store, sid=target.sid) == 1
+    assert await store.revoke(sid=target.sid) == 1
     assert await alive(store, logged_in) == {"alice-1a", "alice-2", "bob-3"}
     # Its index memberships went with it.
     assert target.sid.encode() not in await raw.smembers(f"{prefix}sub:{digest(target.sub)}")
     assert target.sid.encode() not in await raw.smembers(f"{prefix}idpsid:{digest('idp-1')}")
-    assert await revoke(store, sid=target.sid) == 0
-    assert await revoke(store, sid="no-such-sid") == 0
+    assert await store.revoke(sid=target.sid) == 0
+    assert await store.revoke(sid="no-such-sid") == 0
 
 
 async def test_revoke_by_sid_and_sub_of_another_user_does_nothing(store, logged_in):
-    assert await revoke(store, sub="bob", sid=logged_in["alice-2"][0].sid) == 0
+    assert await store.revoke(sub="bob", sid=logged_in["alice-2"][0].sid) == 0
     assert len(await alive(store, logged_in)) == 4
 
 
 async def test_revoke_needs_a_selector(store):
     with pytest.raises(ValueError):
-        await revoke(store)
+        await store.revoke()
 
 
 async def test_listing_prunes_index_entries_of_sessions_gone(store, logged_in, raw, prefix):
@@ -114,7 +114,7 @@ async def test_a_refresh_finishing_after_a_revocation_does_not_bring_the_session
         store, logged_in, clock):
     session, jar = logged_in["alice-1a"]
     assert await store.load(jar, NAME, BINDING) == session  # the refresh starts
-    assert await revoke(store, sub=session.sub) == 3  # meanwhile, an admin revokes
+    assert await store.revoke(sub=session.sub) == 3  # meanwhile, an admin revokes
     refreshed = replace(session, access_token="refreshed")
     headers = await store.save(refreshed, NAME, jar, POLICY, clock())
     assert apply(jar, headers) == {}  # the ticket is dropped from the browser

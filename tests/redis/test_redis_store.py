@@ -22,8 +22,8 @@ from albauth.session.redis_store import (
     DEFAULT_EXPIRED_GRACE,
     RedisSessionStore,
     SessionStoreUnavailable,
-    digest,
 )
+from albauth.session.redis_value import digest
 
 POLICY = CookiePolicy()
 WEEK = 604800

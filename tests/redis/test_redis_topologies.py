@@ -14,7 +14,7 @@ from session.helpers import BINDING, NAME, apply, make_session
 from session.redis_fixtures import REDIS_SERVER, RedisServer, die_with_parent, free_port
 
 from albauth.session import CookiePolicy, SessionInvalid
-from albauth.session.redis_admin import list_sessions, revoke
+from albauth.session.redis_admin import list_sessions
 from albauth.session.redis_store import RedisSessionStore, SessionStoreUnavailable
 
 POLICY = CookiePolicy()
@@ -82,7 +82,7 @@ async def exercise(store: RedisSessionStore, clock) -> None:
     assert {r.sid for r in await list_sessions(store)} == {session.sid, other.sid}
     assert {r.sid for r in await list_sessions(store, sub=session.sub)} == {session.sid,
                                                                           other.sid}
-    assert await revoke(store, idp_sid=session.idp_sid, sid=session.sid) == 1
+    assert await store.revoke(idp_sid=session.idp_sid, sid=session.sid) == 1
     with pytest.raises(SessionInvalid):
         await store.load(jar, NAME, BINDING)
     await store.delete(other)

@@ -20,6 +20,7 @@ from albauth.clock import FakeClock
 from albauth.session import (
     MAX_SET_COOKIE_LINE,
     CookiePolicy,
+    RevocationUnsupported,
     Sealer,
     Session,
     SessionInvalid,
@@ -65,8 +66,8 @@ class SessionStoreConformance:
 
     # --- the basics ---------------------------------------------------------------------
 
-    async def test_is_a_session_store(self, store: SessionStore) -> None:
-        assert isinstance(store, SessionStore)
+    async def test_says_whether_it_can_revoke(self, store: SessionStore, store_case: StoreCase) -> None:
+        assert store.can_revoke is store_case.server_side
 
     async def test_round_trip_preserves_every_field(self, store: SessionStore,
                                                     clock: FakeClock) -> None:
@@ -258,5 +259,63 @@ class SessionStoreConformance:
             # Like ALB: the cookie is the session; a copy outlives a logout (spec 3.2).
             assert await store.load(jar, NAME, BINDING) == session
 
-    async def test_delete_of_an_unknown_session_is_harmless(self, store: SessionStore) -> None:
+    async def test_delete_of_an_unknown_session_is_harmless(self, store: SessionStore,
+                                                            clock: FakeClock) -> None:
+        kept = make_session()
+        jar = await self._saved(store, kept, clock)
         await store.delete(make_session())
+        assert await store.load(jar, NAME, BINDING) == kept
+
+    async def test_revoke_by_user_ends_only_that_users_sessions(
+            self, store: SessionStore, store_case: StoreCase, clock: FakeClock) -> None:
+        alice, alice_2, bob = make_session(), make_session(), make_session(claims={"sub": "bob"})
+        jars = [await self._saved(store, s, clock) for s in (alice, alice_2, bob)]
+        if not store_case.server_side:
+            with pytest.raises(RevocationUnsupported):
+                await store.revoke(sub=alice.sub)
+            return
+        assert await store.revoke(sub=alice.sub) == 2
+        for jar in jars[:2]:
+            with pytest.raises(SessionInvalid):
+                await store.load(jar, NAME, BINDING)
+        assert await store.load(jars[2], NAME, BINDING) == bob
+        assert await store.revoke(sub=alice.sub) == 0
+
+    async def test_revoke_within_a_binding_spares_other_bindings(
+            self, store: SessionStore, store_case: StoreCase, clock: FakeClock) -> None:
+        if not store_case.server_side:
+            pytest.skip("the cookie store keeps nothing to revoke (tested above)")
+        mine, theirs = make_session(), make_session(binding=OTHER_BINDING)
+        await self._saved(store, mine, clock)
+        jar = await self._saved(store, theirs, clock)
+        assert await store.revoke(binding=BINDING, sub=mine.sub) == 1
+        assert await store.load(jar, NAME, OTHER_BINDING) == theirs
+
+    async def test_revoke_by_provider_session_and_by_sid(
+            self, store: SessionStore, store_case: StoreCase, clock: FakeClock) -> None:
+        if not store_case.server_side:
+            pytest.skip("the cookie store keeps nothing to revoke (tested above)")
+        a, b = make_session(idp_sid="idp-a"), make_session(idp_sid="idp-b")
+        await self._saved(store, a, clock)
+        jar_b = await self._saved(store, b, clock)
+        assert await store.revoke(idp_sid="idp-a") == 1
+        assert await store.revoke(sub=b.sub, idp_sid="idp-a") == 0  # both must match
+        assert await store.load(jar_b, NAME, BINDING) == b
+        assert await store.revoke(sid=b.sid) == 1
+
+    async def test_a_resave_after_a_revoke_does_not_bring_the_session_back(
+            self, store: SessionStore, store_case: StoreCase, clock: FakeClock) -> None:
+        # A refresh in flight while the session is revoked must not resurrect it.
+        session = make_session()
+        jar = await self._saved(store, session, clock)
+        await store.delete(session)
+        refreshed = replace(session, access_token="new-token")
+        headers = await store.save(refreshed, NAME, jar, POLICY, clock())
+        after = apply(jar, headers)
+        if store_case.server_side:
+            assert all("Max-Age=0" in attrs for _, _, attrs in cookie_pairs(headers))
+            assert await store.load(after, NAME, BINDING) is None
+            with pytest.raises(SessionInvalid):
+                await store.load(jar, NAME, BINDING)
+        else:
+            assert await store.load(after, NAME, BINDING) == refreshed

@@ -16,9 +16,22 @@ from .vectors import NOW
 Client = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
 
+class _Current:
+    """The ring in force at each request, as albauth's shared ring is after a reload."""
+
+    def __init__(self, provider: Callable[[], KeyRing]) -> None:
+        self.provider = provider
+
+    def jwks(self) -> dict[str, Any]:
+        return self.provider().jwks()
+
+    def public_pem(self, kid: str) -> bytes | None:
+        return self.provider().public_pem(kid)
+
+
 def _app(provider: Callable[[], KeyRing]) -> web.Application:
     app = web.Application()
-    add_key_routes(app, provider)
+    add_key_routes(app, _Current(provider))
     return app
 
 

@@ -1,0 +1,112 @@
+"""How one listener is served: aiohttp's low-level server with ALB's limits and error
+pages, the listen backlog, a cap on concurrent connections, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import ssl
+from typing import Any, cast
+
+from aiohttp import web
+
+from albauth.config.model import Listener
+from albauth.error_pages import alb_error_response
+
+__all__ = ["SERVER_LIMITS", "AlbServer", "bound_port", "display_host", "install_uvloop", "raise_open_files_limit",
+           "ssl_context"]
+
+log = logging.getLogger("albauth")
+
+# ALB's request limits (spec 6.1): request line and single header up to 16K.
+SERVER_LIMITS: dict[str, Any] = {
+    "max_line_size": 16 * 1024,
+    "max_field_size": 16 * 1024,
+    "max_headers": 256,
+    "auto_decompress": False,  # a proxy passes request bodies on as they came
+    "keepalive_timeout": 60,  # ALB's client idle timeout
+    "access_log": None,
+}
+
+
+class _AlbRequestHandler(web.RequestHandler):
+    """One client connection. Past the process's connection cap a new connection is
+    closed at once, so the established ones keep their file descriptors and buffers."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        manager = self._manager
+        if isinstance(manager, AlbServer) and len(manager.connections) >= manager.max_connections:
+            manager.refused += 1
+            cast(asyncio.Transport, transport).abort()
+            self._manager = None  # never registered: connection_lost has nothing to undo
+            return
+        super().connection_made(transport)
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        """Requests aiohttp refuses before our handler runs (a header over 16K, a bad
+        request line) get ALB's error page with `Server: awselb/2.0`. Only the status and
+        the error's class are logged: aiohttp's message quotes the offending header line,
+        which may be a session cookie."""
+        log.info("refused a request with %d (%s)", status, type(exc).__name__ if exc else "error")
+        if request.writer.output_size > 0:  # a response has started: the connection is broken
+            raise ConnectionError("response already sent, cannot send the error page")
+        resp = alb_error_response(status)
+        resp.force_close()
+        return resp
+
+
+class AlbServer(web.Server):
+    def __init__(self, handler: Any, *, max_connections: int, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.max_connections = max_connections
+        self.refused = 0
+
+    def __call__(self) -> web.RequestHandler:
+        return _AlbRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+def ssl_context(lst: Listener) -> ssl.SSLContext | None:
+    if lst.protocol != "HTTPS":
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    assert lst.certificate_file and lst.key_file
+    ctx.load_cert_chain(lst.certificate_file, lst.key_file)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def bound_port(site: web.TCPSite, configured: int) -> int:
+    # aiohttp exposes no public accessor for the port a site bound to.
+    sockets = getattr(site._server, "sockets", None)
+    if configured == 0 and sockets:
+        return int(sockets[0].getsockname()[1])
+    return configured
+
+
+def display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
+
+
+def raise_open_files_limit() -> int:
+    """Every connection holds a descriptor (two when proxied): lift the soft limit to the
+    hard one, as nginx's worker_rlimit_nofile would. Returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-files limit from %d to %d: %s", soft, hard, exc)
+    return soft
+
+
+def install_uvloop() -> bool:
+    """uvloop makes the event loop markedly faster; used when installed (the `speed` extra)."""
+    try:
+        import uvloop
+    except ImportError:
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True

@@ -1,0 +1,60 @@
+"""The ticket that server-side stores (memory, Redis) put in the session cookie instead of
+the session: the sid and a random per-session secret, sealed with the cookie name and rule
+binding as associated data, so it can be neither forged nor moved to another rule.
+
+The Redis store encrypts the stored session under the secret, which is never written to
+Redis. The memory store needs no secret (its sessions never leave the process): its
+tickets carry the sid alone, which keeps its cookie small."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from albauth.session.cookies import encode_value
+from albauth.session.errors import SessionInvalid
+from albauth.session.sealed_cookie import open_sealed_cookie, session_aad
+from albauth.session.sealing import Sealer
+
+__all__ = ["SECRET_LEN", "Ticket", "open_ticket", "seal_ticket"]
+
+_WITH_SECRET = b"\x01"
+_SID_ONLY = b"\x02"
+SECRET_LEN = 32
+
+
+@dataclass(frozen=True)
+class Ticket:
+    sid: str
+    secret: bytes = b""  # empty: a sid-only ticket
+
+    @classmethod
+    def new(cls, sid: str) -> Ticket:
+        return cls(sid, secrets.token_bytes(SECRET_LEN))
+
+
+def seal_ticket(sealer: Sealer, ticket: Ticket, cookie_name: str, binding: str) -> str:
+    """The cookie value (standard base64, as ALB's cookies) carrying the ticket."""
+    assert len(ticket.secret) in (0, SECRET_LEN)
+    head = _WITH_SECRET + ticket.secret if ticket.secret else _SID_ONLY
+    sealed = sealer.seal(head + ticket.sid.encode("ascii"), session_aad(cookie_name, binding))
+    return encode_value(sealed)
+
+
+def open_ticket(sealer: Sealer, cookies: Mapping[str, str], cookie_name: str,
+                binding: str) -> Ticket | None:
+    """None without shards; SessionInvalid when they do not carry a ticket for this name
+    and binding."""
+    raw = open_sealed_cookie(sealer, cookies, cookie_name, binding)
+    if raw is None:
+        return None
+    # Sealed by us, so only a ticket from another format version can fail here.
+    secret_len = {_WITH_SECRET: SECRET_LEN, _SID_ONLY: 0}.get(raw[:1])
+    if secret_len is None or len(raw) <= 1 + secret_len:
+        raise SessionInvalid("unknown ticket format")
+    try:
+        sid = raw[1 + secret_len:].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise SessionInvalid("unknown ticket format") from exc
+    return Ticket(sid, raw[1:1 + secret_len])
