@@ -144,7 +144,7 @@ class ListenerHandler:
             fwd_headers = upstream_request_headers(
                 request, forwarded_for=f"{xff}, {peer}" if xff else peer, proto=origin.scheme,
                 port=origin.port, auth_headers=passed.headers,
-                websocket=request.headers.get("Upgrade", "").lower() == "websocket")
+                drop_invalid_header_fields=self.settings.drop_invalid_header_fields)
             return await self.forwarder.forward(
                 request, upstream, fwd_headers,
                 [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),

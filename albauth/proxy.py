@@ -5,32 +5,47 @@ streamed both ways, WebSocket upgrades spliced, hop-by-hop headers dropped, `Hos
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Sequence
 
-import aiohttp
-from aiohttp import WSMsgType, web
-from multidict import CIMultiDict, CIMultiDictProxy
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 from yarl import URL
 
 from albauth.config.model import ProxySettings
 from albauth.error_pages import alb_error_response
-from albauth.upstream import Connection, MalformedRequestHead, TargetTimeout, UpstreamClient, UpstreamError
+from albauth.upstream import (
+    Connection,
+    MalformedRequestHead,
+    TargetOrigin,
+    TargetTimeout,
+    Tunnel,
+    UpstreamClient,
+    UpstreamError,
+    open_tunnel,
+)
+from albauth.websocket_relay import WebSocketRelay
 
 log = logging.getLogger("albauth.proxy")
 
-# RFC 9110 7.6.1 hop-by-hop fields, plus the WebSocket handshake fields the client library
-# regenerates for its own connection to the target.
+# RFC 9110 7.6.1 hop-by-hop fields. A WebSocket upgrade sets its own Connection and Upgrade;
+# its Sec-WebSocket-* fields pass end to end (the target answers the handshake itself).
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "transfer-encoding", "upgrade",
 })
-_WS_HANDSHAKE = frozenset({"sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
-                           "sec-websocket-protocol", "sec-websocket-accept"})
+# The headers albauth sets for the target (spec 5.3): a client's own copy is never forwarded.
+# Names are compared lower-cased with `_` folded to `-`, because CGI and WSGI servers
+# (wsgiref, older gunicorn) turn both `X-Amzn-Oidc-Data` and `X_Amzn_Oidc_Data` into
+# HTTP_X_AMZN_OIDC_DATA: the app would read a forged identity under any spelling.
 _ALB_SET = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "host", "x-amzn-trace-id"})
+_ALB_SET_PREFIXES = ("x-amzn-oidc-", "x-amzn-mtls-")
+# ALB's routing.http.drop_invalid_header_fields.enabled: "header fields with names that
+# do not conform to the regular expression ([-A-Za-z0-9]+)" are removed.
+_VALID_NAME = re.compile(r"[-A-Za-z0-9]+").fullmatch
 # Responses up to this size are read whole and sent in one write; larger ones stream.
 _SMALL_BODY = 256 * 1024
 _CHUNK = 64 * 1024
@@ -51,18 +66,20 @@ def trace_header(inbound: str | None) -> str:
     return ";".join(fields)
 
 
-def connection_tokens(headers: CIMultiDictProxy[str]) -> frozenset[str]:
-    """Fields named in `Connection` are hop-by-hop for this message too."""
-    named = headers.getall("Connection", ())
-    if not named:
-        return frozenset()
-    return frozenset(t.strip().lower() for v in named for t in v.split(","))
+def connection_tokens(values: Sequence[str]) -> frozenset[str]:
+    """The field names listed in `Connection` values: hop-by-hop for this message too
+    (RFC 9110 7.6.1). Requests and responses both go through here."""
+    if not values:
+        return frozenset()  # the common case: no generator per message
+    return frozenset(t.strip().lower() for v in values for t in v.split(","))
 
 
 def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
-                             auth_headers: Sequence[tuple[str, str]], websocket: bool) -> CIMultiDict[str]:
+                             auth_headers: Sequence[tuple[str, str]],
+                             drop_invalid_header_fields: bool = False) -> CIMultiDict[str]:
     """Headers for the target, in ALB's order on the wire: X-Forwarded-For, -Proto, -Port,
-    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own."""
+    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own (without names outside
+    `[-A-Za-z0-9]` when `drop_invalid_header_fields`)."""
     inbound = request.headers
     out: CIMultiDict[str] = CIMultiDict()
     out["X-Forwarded-For"] = forwarded_for
@@ -74,20 +91,25 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
     out["X-Amzn-Trace-Id"] = trace_header(inbound.get("X-Amzn-Trace-Id"))
     for name, value in auth_headers:
         out.add(name, value)
-    extra_hop = connection_tokens(inbound)
+    extra_hop = connection_tokens(inbound.getall("Connection", ()))
     for name, value in inbound.items():
         lower = name.lower()
-        if (lower in HOP_BY_HOP or lower in _ALB_SET or lower.startswith("x-amzn-oidc-")
-                or lower in extra_hop or (websocket and lower in _WS_HANDSHAKE)):
+        if lower in HOP_BY_HOP or lower in extra_hop:
+            continue
+        if drop_invalid_header_fields and not _VALID_NAME(name):
+            continue
+        if "_" in lower:
+            lower = lower.replace("_", "-")
+        if lower in _ALB_SET or lower.startswith(_ALB_SET_PREFIXES):
             continue
         out.add(name, value)
     return out
 
 
-def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], out: CIMultiDict[str]) -> None:
+def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, str]],
+                      out: CIMultiDict[str]) -> None:
     """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
-    extra_hop = frozenset(t.strip().lower() for v in upstream.connection for t in v.split(",")) \
-        if upstream.connection else frozenset()
+    extra_hop = connection_tokens(upstream.connection)
     for name, value in upstream.headers:
         lower = name.lower()
         if lower in HOP_BY_HOP or lower == "content-length" or lower in extra_hop:
@@ -97,59 +119,68 @@ def _response_headers(upstream: Connection, extra: Iterable[tuple[str, str]], ou
         out.add(name, value)
 
 
+# ALB relays a target's response with the target's `Server` field, or none; aiohttp adds
+# its own (`Python/3.x aiohttp/3.x`) to every response that has none, telling a scanner what
+# runs here. There is no public switch for it: these two drop the one aiohttp added, in the
+# step where aiohttp adds it.
+class _TargetStreamResponse(web.StreamResponse):
+    async def _prepare_headers(self) -> None:
+        from_target = hdrs.SERVER in self.headers
+        await super()._prepare_headers()
+        if not from_target:
+            self.headers.popall(hdrs.SERVER, None)
+
+
+class _TargetResponse(web.Response):
+    async def _prepare_headers(self) -> None:
+        from_target = hdrs.SERVER in self.headers
+        await super()._prepare_headers()
+        if not from_target:
+            self.headers.popall(hdrs.SERVER, None)
+
+
+def is_websocket_upgrade(request: web.BaseRequest) -> bool:
+    """RFC 6455 4.1: a GET with `Upgrade: websocket` and `Connection: Upgrade`. Anything
+    else is forwarded as plain HTTP, where Upgrade is hop-by-hop and dropped."""
+    headers = request.headers
+    return (request.method == "GET" and headers.get("Upgrade", "").lower() == "websocket"
+            and "upgrade" in connection_tokens(headers.getall("Connection", ())))
+
+
 class Forwarder:
-    """Owns the pooled upstream clients; one per process. HTTP goes through albauth's own
-    HTTP/1.1 client (`albauth.upstream`); WebSocket upgrades through aiohttp's."""
+    """Owns the pooled upstream client (albauth's own HTTP/1.1 client, `albauth.upstream`);
+    one per process. WebSocket upgrades get a connection of their own, spliced after the 101."""
 
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
         self.upstream = UpstreamClient(connect_timeout=settings.connect_timeout,
                                        idle_timeout=settings.idle_timeout,
                                        verify_certificates=settings.verify_target_certificates)
-        self._client: aiohttp.ClientSession | None = None
-        self._websockets: set[web.WebSocketResponse] = set()
+        self._websockets: set[WebSocketRelay] = set()
         self._stopping = False
-
-    @property
-    def client(self) -> aiohttp.ClientSession:
-        """aiohttp's client, for WebSocket upgrades only."""
-        if self._client is None:
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=self.settings.idle_timeout,
-                                             ttl_dns_cache=60, enable_cleanup_closed=True)
-            self._client = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,  # bytes pass through exactly as the target sent them
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-                timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout,
-                                              sock_read=self.settings.idle_timeout),
-            )
-        return self._client
 
     async def close_websockets(self) -> None:
         """End every relayed WebSocket with 1001 Going Away (RFC 6455 7.4.1), and refuse new
         ones. They live for hours; left open, each would hold a graceful shutdown for its
         whole timeout."""
         self._stopping = True
-        await asyncio.gather(*(ws.close(code=1001, message=b"server shutting down")
-                               for ws in list(self._websockets)), return_exceptions=True)
+        for relay in list(self._websockets):
+            relay.going_away()
 
     async def close(self) -> None:
         self.upstream.close()
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
-                      response_headers: Sequence[tuple[str, str]] = (),
+                      response_headers: Sequence[tuple[str, str]] = (), *,
                       path_qs: str | None = None) -> web.StreamResponse:
-        """`path_qs`: the request-target to send (the normalized path the rules matched);
-        None sends the client's own."""
+        """`path_qs` is the request-target the target receives (path and `?query`): the one
+        the rules matched, so that the rule and the target agree on the path. Without it,
+        the request-target exactly as the client sent it."""
         origin = self.upstream.pool.origin(target)
-        raw_target = request.raw_path if path_qs is None else path_qs
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            url = URL(origin.base + raw_target, encoded=True)
-            return await self._websocket(request, url, headers, response_headers)
+        if path_qs is None:
+            path_qs = request.raw_path
+        if is_websocket_upgrade(request):
+            return await self._websocket(request, origin, path_qs, headers, response_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
                 and request.headers.get("Expect", "").lower() == "100-continue"):
@@ -158,7 +189,7 @@ class Forwarder:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             headers.popall("Expect", None)
         try:
-            upstream = await self.upstream.send(origin, request.method, raw_target, headers, body)
+            upstream = await self.upstream.send(origin, request.method, path_qs, headers, body)
         except TargetTimeout as exc:
             log.warning("target %s timed out: %s", target, exc)
             return alb_error_response(504)
@@ -188,7 +219,7 @@ class Forwarder:
         finally:
             # Back to the pool before our client has the response: the target is free sooner.
             self.upstream.release(upstream)
-        resp = web.Response(status=upstream.status, reason=upstream.reason, body=body)
+        resp = _TargetResponse(status=upstream.status, reason=upstream.reason, body=body)
         _response_headers(upstream, extra, resp.headers)
         if no_body and upstream.content_length is not None:
             resp.headers["Content-Length"] = str(upstream.content_length)
@@ -197,7 +228,7 @@ class Forwarder:
     async def _relay_stream(self, request: web.BaseRequest, upstream: Connection,
                             extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
         """Large or of unknown length: streamed, at the pace of the slower side."""
-        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        resp = _TargetStreamResponse(status=upstream.status, reason=upstream.reason)
         _response_headers(upstream, extra, resp.headers)
         if upstream.content_length is not None:
             resp.content_length = upstream.content_length
@@ -224,53 +255,54 @@ class Forwarder:
         await resp.write_eof()
         return resp
 
-    async def _websocket(self, request: web.BaseRequest, url: URL, headers: CIMultiDict[str],
-                         response_headers: Sequence[tuple[str, str]]) -> web.StreamResponse:
+    async def _websocket(self, request: web.BaseRequest, origin: TargetOrigin, path_qs: str,
+                         headers: CIMultiDict[str], response_headers: Sequence[tuple[str, str]]
+                         ) -> web.StreamResponse:
         if self._stopping:
             return alb_error_response(503)
-        protocols = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        ws_url = url.with_scheme("wss" if url.scheme == "https" else "ws")
+        tunnel = await self._open_tunnel(origin, path_qs, headers)
+        if isinstance(tunnel, web.StreamResponse):
+            return tunnel
+        if tunnel.status != 101:
+            # The target refused the upgrade: as before, ALB's page (its status when an error).
+            tunnel.close()
+            return alb_error_response(502 if tunnel.status < 400 else tunnel.status)
+        resp = await _switch_protocols(request, tunnel, response_headers)
+        relay = WebSocketRelay(request, tunnel, self.settings.idle_timeout)
+        self._websockets.add(relay)
         try:
-            upstream = await self.client.ws_connect(ws_url, headers=headers, protocols=protocols,
-                                                    autoclose=False, autoping=False, max_msg_size=0,
-                                                    ssl=self.settings.verify_target_certificates)
-        except TimeoutError:
-            return alb_error_response(504)
-        except aiohttp.WSServerHandshakeError as exc:
-            return alb_error_response(502 if exc.status < 400 else exc.status)
-        except aiohttp.ClientError:
-            return alb_error_response(502)
-        client_ws = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else (),
-                                          autoclose=False, autoping=False, max_msg_size=0)
-        for name, value in response_headers:
-            client_ws.headers.add(name, value)
-        await client_ws.prepare(request)  # type: ignore[arg-type]
-        self._websockets.add(client_ws)
-
-        async def pump(src: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
-                       dst: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
-            async for msg in src:
-                if msg.type == WSMsgType.TEXT:
-                    await dst.send_str(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    await dst.send_bytes(msg.data)
-                elif msg.type == WSMsgType.PING:
-                    await dst.ping(msg.data)
-                elif msg.type == WSMsgType.PONG:
-                    await dst.pong(msg.data)
-                elif msg.type == WSMsgType.CLOSE:
-                    break
-            if not dst.closed:
-                await dst.close(code=src.close_code or 1000)
-
-        tasks = [asyncio.ensure_future(pump(client_ws, upstream)),
-                 asyncio.ensure_future(pump(upstream, client_ws))]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await relay.run()
         finally:
-            self._websockets.discard(client_ws)
-            for t in tasks:
-                t.cancel()
-            await upstream.close()
-            await client_ws.close()
-        return client_ws
+            self._websockets.discard(relay)
+            relay.close()
+        return resp
+
+    async def _open_tunnel(self, origin: TargetOrigin, path_qs: str, headers: CIMultiDict[str]
+                           ) -> Tunnel | web.StreamResponse:
+        """The upgrade request sent and the target's answer read, or ALB's error page."""
+        headers["Connection"] = "Upgrade"  # hop-by-hop: ours to the target, not the client's
+        headers["Upgrade"] = "websocket"
+        try:
+            return await open_tunnel(origin, "GET", path_qs, headers, connect_timeout=self.settings.connect_timeout,
+                                     idle_timeout=self.settings.idle_timeout)
+        except TargetTimeout as exc:
+            log.warning("target %s timed out: %s", origin.base, exc)
+            return alb_error_response(504)
+        except UpstreamError as exc:
+            log.warning("target %s failed: %s: %s", origin.base, exc.__class__.__name__, exc)
+            return alb_error_response(502)
+        except MalformedRequestHead:
+            return alb_error_response(400)
+
+
+async def _switch_protocols(request: web.BaseRequest, tunnel: Tunnel,
+                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+    """The target's 101 to the client, with its end-to-end fields (Sec-WebSocket-Accept,
+    the subprotocol and extensions it chose) and ours (Set-Cookie after a login)."""
+    resp = _TargetStreamResponse(status=101, reason=tunnel.reason or None)
+    _response_headers(tunnel, extra, resp.headers)
+    resp.headers["Connection"] = "Upgrade"
+    resp.headers["Upgrade"] = next((v for k, v in tunnel.headers if k.lower() == "upgrade"), "websocket")
+    resp.force_close()  # the connection is the tunnel's now: no keep-alive after it
+    await resp.prepare(request)
+    return resp

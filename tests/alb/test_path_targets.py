@@ -229,12 +229,13 @@ _NO_VERIFY.check_hostname = False
 _NO_VERIFY.verify_mode = ssl.CERT_NONE
 
 
-async def send_raw(port: int, target: str, *, tls: bool, cookie: str = "") -> tuple[int, str, str]:
+async def send_raw(port: int, target: str, *, tls: bool, cookie: str = "",
+                   method: str = "GET") -> tuple[int, str, str]:
     """One request with the request-target exactly as written: (status, Location, body)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=_NO_VERIFY if tls else None,
                                                    server_hostname="app.test" if tls else None)
     extra = f"Cookie: {cookie}\r\n" if cookie else ""
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: app.test\r\n{extra}Connection: close\r\n\r\n".encode("latin-1"))
+    writer.write(f"{method} {target} HTTP/1.1\r\nHost: app.test\r\n{extra}Connection: close\r\n\r\n".encode("latin-1"))
     try:
         data = await asyncio.wait_for(reader.read(-1), 10)
     finally:
@@ -298,7 +299,7 @@ async def test_logout_path_is_answered_for_any_spelling_of_it(start_alb: StartAl
                                             "post_logout_redirect_uri": "https://app.test/bye"}})
     await alb.browser.login()
     cookie = "; ".join(f"{k}={v}" for k, v in alb.browser.cookies("app.test").items())
-    status, location, _ = await send_raw(alb.port, "//oauth2/./%6Cogout", tls=True, cookie=cookie)
+    status, location, _ = await send_raw(alb.port, "//oauth2/./%6Cogout", tls=True, cookie=cookie, method="POST")
     assert (status, location.partition("?")[0]) == (302, f"{idp.settings.issuer}/logout")
 
 

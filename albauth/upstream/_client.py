@@ -13,9 +13,9 @@ from typing import Protocol
 
 from multidict import CIMultiDict
 
-from albauth.upstream.errors import TargetDisconnected, UpstreamError
-from albauth.upstream.pool import Origin, Pool
-from albauth.upstream.protocol import Connection
+from albauth.upstream._errors import TargetDisconnected, UpstreamError
+from albauth.upstream._pool import Pool, TargetOrigin
+from albauth.upstream._protocol import Connection
 
 
 class Body(Protocol):
@@ -57,7 +57,7 @@ class UpstreamClient:
         self.pool = Pool(connect_timeout=connect_timeout, idle_timeout=idle_timeout,
                          max_idle=max_idle_per_origin, verify_certificates=verify_certificates)
 
-    async def send(self, origin: Origin, method: str, raw_path: str, headers: CIMultiDict[str],
+    async def send(self, origin: TargetOrigin, method: str, raw_path: str, headers: CIMultiDict[str],
                    body: Body | None) -> Connection:
         """The connection, its response head read; `release` it when done with the body.
         Raises `UpstreamError` (and `MalformedRequestHead`)."""

@@ -16,7 +16,7 @@ from typing import cast
 
 import httptools
 
-from albauth.upstream.errors import MalformedResponse, TargetDisconnected, TargetTimeout, UpstreamError
+from albauth.upstream._errors import MalformedResponse, TargetDisconnected, TargetTimeout, UpstreamError
 
 # ALB answers 502 when a target's response header is over 32 KB (spec 6.1).
 MAX_RESPONSE_HEAD = 32 * 1024

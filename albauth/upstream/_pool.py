@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 from yarl import URL
 
-from albauth.upstream.errors import TargetTimeout, TargetUnreachable
-from albauth.upstream.protocol import Connection
+from albauth.upstream._errors import TargetTimeout, TargetUnreachable
+from albauth.upstream._protocol import Connection
 
 
-class Origin:
+class TargetOrigin:
     """One target origin: where to connect and its idle connections."""
 
     __slots__ = ("host", "port", "ssl", "host_header", "base", "idle")
@@ -36,7 +36,7 @@ class Origin:
         self.idle: deque[Connection] = deque()
 
 
-def _discarder(origin: Origin) -> Callable[[Connection], None]:
+def _discarder(origin: TargetOrigin) -> Callable[[Connection], None]:
     def discard(conn: Connection) -> None:
         try:
             origin.idle.remove(conn)
@@ -53,19 +53,20 @@ class Pool:
         self.verify_certificates = verify_certificates
         self.idle_timeout = idle_timeout
         self.max_idle = max_idle
-        self._origins: dict[URL, Origin] = {}
-        self._by_key: dict[tuple[str, str, int], Origin] = {}
+        self._origins: dict[URL, TargetOrigin] = {}
+        self._by_key: dict[tuple[str, str, int], TargetOrigin] = {}
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
 
-    def origin(self, target: URL) -> Origin:
+    def origin(self, target: URL) -> TargetOrigin:
         """The pool's origin for a target URL (targets are a handful of URL objects)."""
         origin = self._origins.get(target)
         if origin is None:
             key = (target.scheme, target.host or "", target.port or 0)
             origin = self._by_key.get(key)
             if origin is None:
-                origin = self._by_key[key] = Origin(target, self._ssl_context() if target.scheme == "https" else None)
+                ssl_context = self._ssl_context() if target.scheme == "https" else None
+                origin = self._by_key[key] = TargetOrigin(target, ssl_context)
             self._origins[target] = origin
         return origin
 
@@ -79,7 +80,7 @@ class Pool:
                 self._ssl.verify_mode = ssl.CERT_NONE
         return self._ssl
 
-    async def acquire(self, origin: Origin) -> Connection:
+    async def acquire(self, origin: TargetOrigin) -> Connection:
         idle = origin.idle
         while idle:
             conn = idle.pop()
@@ -92,13 +93,13 @@ class Pool:
         if not conn.finish():
             return
         origin = conn.origin
-        assert isinstance(origin, Origin)
+        assert isinstance(origin, TargetOrigin)
         if self._closed or len(origin.idle) >= self.max_idle:
             conn.close()
             return
         origin.idle.append(conn)  # the connection closes itself after idle_timeout unused
 
-    async def _connect(self, origin: Origin) -> Connection:
+    async def _connect(self, origin: TargetOrigin) -> Connection:
         if self._closed:
             raise TargetUnreachable("the forwarder is closed")
         loop = asyncio.get_running_loop()
