@@ -146,11 +146,12 @@ class AuthenticateAction:
         name = bound.config.session_cookie_name
         policy = self._cookie_policy(request, origin)
         try:
-            refreshed = await self.refresher.refresh(
+            # Saved once, by whoever refreshed (issue 8); waiters share that outcome.
+            outcome = await self.refresher.refresh(
                 session, lambda s: self._refresh(s, bound),
                 reload=lambda: self.store.load(cookies, name, bound.binding),
                 persist=lambda s: self.store.save(s, name, cookies, policy, now))
-            return refreshed, await self.store.save(refreshed, name, cookies, policy, now)
+            return outcome.session, list(outcome.set_cookies)
         except (IdPError, SessionInvalid) as exc:
             log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
             return None

@@ -3,11 +3,15 @@
 Signing ES256 costs far more than the rest of a forwarded request, so a signed
 `x-amzn-oidc-data` is reused for one session for up to `reuse_seconds` (default 30 s): its
 `exp` then stays between now+90 s and now+120 s. ALB is only inferred to re-sign on every
-request (checklist 51); apps check `exp`, not its exact distance from now."""
+request (checklist 51); apps check `exp`, not its exact distance from now.
+
+A cached header lives `reuse_seconds`, no longer: keyed by access token, a cache bounded by
+count alone kept one entry per refresh (a 1,000-user soak with 30 s access tokens grew it
+to 50,000 stale tokens, +155 MB per replica)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from cachetools import TTLCache
 
 from albauth.clock import Clock
 from albauth.session.model import Session
@@ -25,9 +29,10 @@ class IdentityHeaders:
         self.signer = signer
         self.clock = clock
         self.reuse_seconds = reuse_seconds
-        # (sid, access token) -> (signed at, token): a refresh changes the access token and
-        # with it the claims, so the key moves on by itself.
-        self._cache: OrderedDict[tuple[str, str, str, str], tuple[float, str]] = OrderedDict()
+        # (sid, access token, issuer, client) -> signed token: a refresh changes the access
+        # token and with it the claims, so the key moves on by itself; the old one expires.
+        self._cache: TTLCache[tuple[str, str, str, str], str] = TTLCache(
+            _CACHE_MAX, max(reuse_seconds, 1), timer=clock)
 
     def for_session(self, session: Session, *, issuer: str, client_id: str) -> list[tuple[str, str]]:
         return [
@@ -40,12 +45,14 @@ class IdentityHeaders:
         now = self.clock()
         key = (session.sid, session.access_token, issuer, client_id)
         hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < self.reuse_seconds:
-            return hit[1]
+        if hit is not None:
+            return hit
         token = self.signer.sign(session.claims, issuer=issuer, client_id=client_id, now=now)
         if self.reuse_seconds > 0:
-            self._cache[key] = (now, token)
-            self._cache.move_to_end(key)
-            if len(self._cache) > _CACHE_MAX:
-                self._cache.popitem(last=False)
+            self._cache[key] = token
         return token
+
+    def cached(self) -> int:
+        """Signed headers held for reuse, expired ones dropped first."""
+        self._cache.expire()
+        return len(self._cache)

@@ -58,9 +58,9 @@ def refresh_coordinator(redis: RedisSessionStore | None, configs: list[Authentic
     if redis is None:
         return LocalRefresh()
     # The winner's refresh is a token call and a UserInfo call, each bounded by the IdP
-    # timeout, then a save: the lock outlives that, and waiters wait no longer.
+    # timeout, then a save: waiters wait no longer (its lock is a short lease it renews).
     timeout = max((cfg.idp_timeout for cfg in configs), default=10.0)
-    return RedisRefresh(redis, lock_ttl=2 * timeout + 2.0)
+    return RedisRefresh(redis, wait=2 * timeout + 2.0)
 
 
 def build_authentication(settings: Settings, clock: Clock, metrics: Metrics) -> Authentication:
@@ -84,7 +84,7 @@ def build_authentication(settings: Settings, clock: Clock, metrics: Metrics) -> 
                                 expose_error_reason=settings.proxy.expose_error_reason)
     for cfg in configs:
         action.register(cfg)
-    closers += [idp_http.close, built.store.close]
+    closers += [refresher.close, idp_http.close, built.store.close]
     return Authentication(action, keys, tuple(closers))
 
 

@@ -29,7 +29,7 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from redis.exceptions import RedisClusterException, RedisError
@@ -230,6 +230,18 @@ class RedisSessionStore:
             raise SessionStoreUnavailable(f"Redis: {exc}") from exc
         finally:
             slots.release()
+
+    def pubsub(self) -> tuple[Any, Callable[[], Awaitable[None]]]:
+        """A redis-py PubSub on a client of its own, and that client's closer: a subscriber
+        holds its connection for good, which the pool counted by `execute` must not lose
+        (refresh wake-ups, albauth.auth.refresh_notices)."""
+        client, closers = self._connect()
+
+        async def close() -> None:
+            for closer in closers:
+                await closer()
+
+        return client.pubsub(), close
 
     def _current_pool(self) -> _Pool:
         # One pool per event loop, created in it (redis.asyncio connections belong to the
