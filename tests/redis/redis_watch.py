@@ -7,7 +7,8 @@ import asyncio
 from types import TracebackType
 
 import redis
-from session.redis_fixtures import RedisServer
+
+from tests.session.redis_fixtures import RedisServer
 
 
 class Monitor:

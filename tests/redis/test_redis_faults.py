@@ -15,7 +15,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from alb.conftest import (  # noqa: F401  (fixtures)
+
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+from tests.alb.conftest import (  # noqa: F401  (fixtures)
     SECRET,
     Alb,
     StartAlb,
@@ -26,11 +29,8 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from replicas import ACCESS_TTL, share_cookies
-from session.redis_fixtures import RedisServer
-
-from albauth.clock import FakeClock
-from albauth.devidp import DevIdP
+from tests.redis.replicas import ACCESS_TTL, share_cookies
+from tests.session.redis_fixtures import RedisServer
 
 SOCKET_TIMEOUT = 0.3
 

@@ -13,8 +13,15 @@ from dataclasses import replace
 import pytest
 import redis
 import redis.asyncio as aioredis
-from alb.browser import Reply
-from alb.conftest import (  # noqa: F401  (fixtures)
+
+from albauth.auth.oidc_client import OidcClient, TokenSet
+from albauth.auth.refresh import RedisRefresh, RefreshOutcome
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+from albauth.session.model import Session
+from albauth.session.redis_store import RedisSessionStore
+from tests.alb.browser import Reply
+from tests.alb.conftest import (  # noqa: F401  (fixtures)
     StartAlb,
     Upstream,
     clock,
@@ -24,17 +31,10 @@ from alb.conftest import (  # noqa: F401  (fixtures)
     tls_files,
     upstream,
 )
-from redis_watch import Monitor, lock_key, only_sid
-from replicas import ACCESS_TTL, share_cookies, start_replica
-from session.helpers import make_session
-from session.redis_fixtures import RedisServer
-
-from albauth.auth.oidc_client import OidcClient, TokenSet
-from albauth.auth.refresh import RedisRefresh, RefreshOutcome
-from albauth.clock import FakeClock
-from albauth.devidp import DevIdP
-from albauth.session.model import Session
-from albauth.session.redis_store import RedisSessionStore
+from tests.redis.redis_watch import Monitor, lock_key, only_sid
+from tests.redis.replicas import ACCESS_TTL, share_cookies, start_replica
+from tests.session.helpers import make_session
+from tests.session.redis_fixtures import RedisServer
 
 
 @pytest.fixture
