@@ -9,6 +9,7 @@ from aiohttp import web
 
 from albauth.auth.errors import store_failure
 from albauth.error_pages import AlbError, alb_error_response
+from albauth.ops.log_throttle import LogThrottle
 from albauth.ops.metrics import Metrics
 from albauth.session.errors import SessionStoreError
 
@@ -18,9 +19,13 @@ log = logging.getLogger("albauth.auth")
 
 
 class ErrorResponder:
-    def __init__(self, metrics: Metrics, *, expose_error_reason: bool = False) -> None:
+    def __init__(self, metrics: Metrics, *, expose_error_reason: bool = False,
+                 failures: LogThrottle | None = None) -> None:
         self.metrics = metrics
         self.expose_error_reason = expose_error_reason
+        # While the store is down every request fails alike: the first failure with its
+        # traceback, then a line per interval with a count, not a traceback per request.
+        self.failures = failures or LogThrottle(log)
 
     def error_response(self, status: int, error_reason: str | None, metric: str | None) -> web.Response:
         if metric:
@@ -35,5 +40,5 @@ class ErrorResponder:
 
     def store_failed(self, exc: SessionStoreError, during: str) -> web.Response:
         """The store failed: ALB's answer for it (a 503 fails closed)."""
-        log.error("session store failed during %s: %s", during, exc)
+        self.failures.failure(f"session store failed during {during}", exc)
         return self.error_from(store_failure(exc))

@@ -7,6 +7,7 @@ as ALB does when a refresh fails), never hangs, and carries on once the fault is
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -154,3 +155,17 @@ async def test_the_provider_down_during_a_refresh_wave_sends_every_request_to_lo
     assert time.monotonic() - started < 3  # no waiter hangs on the failed refresh
     assert [r.status for r in replies] == [302] * 20
     assert all(r.location.startswith(f"{idp.settings.issuer}/authorize?") for r in replies)
+
+
+async def test_redis_down_logs_one_traceback_not_one_per_request(
+        start_alb: StartAlb, upstream: Upstream, caplog: pytest.LogCaptureFixture) -> None:
+    srv = RedisServer().start()
+    a = await fail_fast_replica(start_alb, srv)
+    await a.browser.login()
+    srv.close()  # Redis is gone for good
+    with caplog.at_level(logging.INFO, logger="albauth"):
+        replies = [await a.browser.get(f"https://app.test/p{i}") for i in range(30)]
+    assert [r.status for r in replies] == [503] * 30
+    failures = [r for r in caplog.records if "session store failed" in r.getMessage()]
+    assert len([r for r in failures if r.exc_info]) == 1  # the first, with its traceback
+    assert len(failures) <= 2  # then a line per interval with a count, not one per request
