@@ -22,16 +22,25 @@ from aiohttp import web
 
 from albauth.auth.backchannel import backchannel_logout
 from albauth.auth.bound import BoundAction
+from albauth.auth.claims import login_claims, refreshed_claims
 from albauth.auth.errors import ELB_AUTH_ERROR, ELB_AUTH_FAILURE, IdPError, UserClaimsTooLarge
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.logout import logout
 from albauth.auth.oidc_client import OidcClient, TokenSet
 from albauth.auth.refresh import SingleFlightRefresher
 from albauth.auth.responder import ErrorResponder
+from albauth.auth.spa import (
+    cannot_follow_redirect,
+    is_cors_preflight,
+    login_loop,
+    login_required,
+    loop_cookie,
+    same_origin_return_path,
+)
 from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
 from albauth.clock import Clock
 from albauth.config.model import AuthenticateConfig
-from albauth.contracts import AuthPassed, ClientOrigin
+from albauth.contracts import NOT_AUTHENTICATED, AuthPassed, ClientOrigin
 from albauth.error_pages import SERVER, AlbError
 from albauth.ops.log_values import printable
 from albauth.ops.metrics import Metrics
@@ -99,6 +108,8 @@ class AuthenticateAction:
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
                     origin: ClientOrigin) -> AuthPassed | web.StreamResponse:
         bound = self._bound[config]
+        if config.allow_cors_preflight and is_cors_preflight(request):
+            return NOT_AUTHENTICATED  # preflights carry no cookies; the target answers CORS
         # Only the session's shards are read (load, and replace_shards after a refresh).
         shards = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
         cookies: Mapping[str, str] = request.cookies if shards is None else shards
@@ -163,10 +174,11 @@ class AuthenticateAction:
         started = time.perf_counter()
         tokens = await bound.client.refresh(session.refresh_token)
         info = await bound.client.userinfo(tokens.access_token, sub=session.sub)
-        self._check_size(info.raw, tokens.access_token)
+        claims, size = refreshed_claims(bound.config.claims_source, session.claims, info.claims, info.raw)
+        self._check_size(size, tokens.access_token)
         self.metrics.auth_latency.observe(time.perf_counter() - started)
         self.metrics.count("ELBAuthRefreshTokenSuccess")
-        return replace(session, claims=info.claims, access_token=tokens.access_token,
+        return replace(session, claims=claims, access_token=tokens.access_token,
                        refresh_token=tokens.refresh_token or session.refresh_token,
                        access_token_expires_at=tokens.access_token_expires_at(self.clock()))
 
@@ -174,6 +186,27 @@ class AuthenticateAction:
 
     async def _start_login(self, request: web.BaseRequest, bound: BoundAction,
                            origin: ClientOrigin) -> web.StreamResponse:
+        """ALB's 302 to the provider, or what a single-page app asked for instead."""
+        config = bound.config
+        script = config.xhr_401 and cannot_follow_redirect(request)
+        loop_line = None
+        if config.redirect_loop_limit and not script:
+            attempts, loop_line = loop_cookie(request, self.clock(), config.redirect_loop_window)
+            if attempts >= config.redirect_loop_limit:
+                return login_loop(attempts, config.redirect_loop_window)
+        original = (same_origin_return_path(request, origin.scheme) if script else None) or request.raw_path
+        resp = await self._login_redirect(request, bound, origin, original)
+        if script and resp.status == 302:
+            answer = login_required(resp.headers["Location"])
+            for line in resp.headers.getall("Set-Cookie", ()):
+                answer.headers.add("Set-Cookie", line)
+            return answer
+        if loop_line is not None and resp.status == 302:
+            resp.headers.add("Set-Cookie", loop_line + ("; Secure" if origin.secure_cookies else ""))
+        return resp
+
+    async def _login_redirect(self, request: web.BaseRequest, bound: BoundAction,
+                              origin: ClientOrigin, original_uri: str) -> web.Response:
         host = request.headers.get("Host")
         if not host:
             # ALB "was unable to generate a redirect URL" (HTTP/1.0 without Host).
@@ -188,7 +221,7 @@ class AuthenticateAction:
         verifier = secrets.token_urlsafe(48) if config.pkce else None
         oidc_nonce = secrets.token_urlsafe(16) if config.nonce else None
         state = self.states.encode(LoginState(
-            nonce=nonce, original_uri=request.raw_path, binding=bound.binding, redirect_uri=redirect_uri,
+            nonce=nonce, original_uri=original_uri, binding=bound.binding, redirect_uri=redirect_uri,
             created_at=self.clock(), code_verifier=verifier, oidc_nonce=oidc_nonce))
         # ALB's parameters, in ALB's order (spec 2.2); values percent-encoded, spaces as %20.
         params = [("client_id", config.client_id), ("redirect_uri", redirect_uri),
@@ -259,16 +292,17 @@ class AuthenticateAction:
         assert tokens.id_token is not None  # exchange_code refuses a response without one
         id_claims = await client.validate_id_token(tokens.id_token, nonce=state.oidc_nonce)
         info = await client.userinfo(tokens.access_token, sub=id_claims["sub"])
-        self._check_size(info.raw, tokens.access_token)
         config = bound.config
+        claims, size = login_claims(config.claims_source, id_claims, info.claims, info.raw)
+        self._check_size(size, tokens.access_token)
         return Session(
-            sid=new_sid(), binding=bound.binding, claims=info.claims, access_token=tokens.access_token,
+            sid=new_sid(), binding=bound.binding, claims=claims, access_token=tokens.access_token,
             refresh_token=tokens.refresh_token, access_token_expires_at=tokens.access_token_expires_at(now),
             authenticated_at=now, expires_at=now + config.session_timeout,
             idp_sid=id_claims.get("sid") if isinstance(id_claims.get("sid"), str) else None)
 
-    def _check_size(self, userinfo_raw: bytes, access_token: str) -> None:
-        if len(userinfo_raw) + len(access_token.encode()) > MAX_CLAIMS_BYTES:
+    def _check_size(self, claims_size: int, access_token: str) -> None:
+        if claims_size + len(access_token.encode()) > MAX_CLAIMS_BYTES:
             raise UserClaimsTooLarge("user claims and access token exceed 11 KiB")
 
     # -- helpers -----------------------------------------------------------------------

@@ -21,7 +21,8 @@ _COGNITO_KEYS = _COMMON_AUTH_KEYS | {"UserPoolArn", "UserPoolClientId", "UserPoo
 _EXTENSION_KEYS = frozenset({"client_auth", "pkce", "nonce", "jwks_uri", "idp_timeout", "client_secret", "issuer",
                              "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint",
                              "logout_path", "post_logout_redirect_uri", "backchannel_logout_path",
-                             "logout_allow_cross_site_get"})
+                             "logout_allow_cross_site_get", "claims_source", "xhr_401", "allow_cors_preflight",
+                             "redirect_loop_limit", "redirect_loop_window"})
 # The Cognito URLs a local stand-in (cognito-local, the built-in provider) may override.
 _COGNITO_OVERRIDES = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint")
 
@@ -81,7 +82,24 @@ def _extensions(c: Checker, item: dict[str, Any], p: str) -> dict[str, Any]:
         if key in ext:
             out[key] = c.url(ext[key], f"{ep}.{key}")
     _logout_paths(c, ext, ep, out)
+    _single_page_apps(c, ext, ep, out)
     return out
+
+
+def _single_page_apps(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
+    """Opt-ins for APIs and single-page apps; each default is ALB's behaviour."""
+    if "claims_source" in ext:
+        if ext["claims_source"] not in ("userinfo", "id_token", "merge"):
+            c.issue(f"{ep}.claims_source", "must be userinfo (ALB), id_token or merge")
+        else:
+            out["claims_source"] = ext["claims_source"]
+    for flag in ("xhr_401", "allow_cors_preflight"):
+        if flag in ext:
+            out[flag] = c.boolean(ext[flag], f"{ep}.{flag}")
+    if "redirect_loop_limit" in ext:
+        out["redirect_loop_limit"] = c.integer(ext["redirect_loop_limit"], f"{ep}.redirect_loop_limit", 0, 100)
+    if "redirect_loop_window" in ext:
+        out["redirect_loop_window"] = c.number(ext["redirect_loop_window"], f"{ep}.redirect_loop_window", 1, 3600)
 
 
 def _logout_paths(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:

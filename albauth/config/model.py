@@ -120,6 +120,15 @@ class AuthenticateConfig:
     backchannel_logout_path: str | None = None  # OIDC Back-Channel Logout 1.0 receiver
     # logout_path answers POST or a same-origin request; true also a cross-site GET (a link).
     logout_allow_cross_site_get: bool = False
+    # Where the session's claims come from: UserInfo (ALB), the ID token, or both (UserInfo wins).
+    claims_source: Literal["userinfo", "id_token", "merge"] = "userinfo"
+    # Single-page apps (each off, as ALB): a 401 with JSON instead of a 302 for requests that
+    # cannot follow a cross-origin redirect; CORS preflights forwarded without a session; a
+    # page instead of another redirect after `redirect_loop_limit` logins within the window.
+    xhr_401: bool = False
+    allow_cors_preflight: bool = False
+    redirect_loop_limit: int = 0  # 0: off
+    redirect_loop_window: float = 60.0
 
 
 @dataclass(frozen=True)
