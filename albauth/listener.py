@@ -16,7 +16,7 @@ from albauth.config.model import (
     RedirectAction,
     Rule,
 )
-from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, ClientOrigin
+from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, BearerValidator, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder, upstream_request_headers
@@ -32,8 +32,10 @@ MAX_XFF_ADDRESSES = 30  # ALB answers 463 past this
 
 class ListenerHandler:
     def __init__(self, listener: Listener, *, forwarder: Forwarder, picker: TargetPicker,
-                 authenticator: Authenticator | None, proxy_settings: ProxySettings) -> None:
+                 authenticator: Authenticator | None, proxy_settings: ProxySettings,
+                 bearer_validator: BearerValidator | None = None) -> None:
         self.listener = listener
+        self.bearer_validator = bearer_validator
         self.table = RuleTable(listener.rules)
         self.forwarder = forwarder
         self.picker = picker
@@ -125,6 +127,11 @@ class ListenerHandler:
                        target: NormalTarget) -> web.StreamResponse:
         passed = NOT_AUTHENTICATED
         origin: ClientOrigin | None = None
+        if rule.jwt_validation is not None:
+            assert self.bearer_validator is not None  # the composition root builds one when a rule has it
+            refused = await self.bearer_validator.check(request, rule.jwt_validation)
+            if refused is not None:
+                return refused
         if rule.authenticate is not None and self.authenticator is not None:
             origin = self.origin(request)
             outcome = await self.authenticator.check(request, rule.authenticate, origin)

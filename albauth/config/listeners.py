@@ -148,11 +148,12 @@ def _parse_rule(c: Checker, rr: dict[str, Any], rp: str, target_groups: dict[str
         # ALB refuses it too: only the default rule matches every request.
         c.issue(f"{rp}.Conditions", "is required: a rule needs at least one condition "
                                     "(only the default rule matches every request)")
-    auth, action = parse_actions(c, rr.get("Actions"), f"{rp}.Actions",
-                                 target_groups=target_groups, auth_allowed=auth_allowed)
-    if action is None:
+    parsed = parse_actions(c, rr.get("Actions"), f"{rp}.Actions",
+                           target_groups=target_groups, auth_allowed=auth_allowed)
+    if parsed.terminal is None:
         return None, is_default
-    return Rule(priority, conditions, auth, action, rp), is_default
+    return Rule(priority, conditions, parsed.authenticate, parsed.terminal, rp,
+                jwt_validation=parsed.jwt_validation), is_default
 
 
 def _parse_default_actions(c: Checker, raw: dict[str, Any], p: str, target_groups: dict[str, TargetGroup],
@@ -160,10 +161,11 @@ def _parse_default_actions(c: Checker, raw: dict[str, Any], p: str, target_group
     if raw.get("DefaultActions") is not None:
         if default_rule is not None:
             c.issue(f"{p}.DefaultActions", "given twice: also as a Rules entry with Priority default")
-        auth, action = parse_actions(c, raw.get("DefaultActions"), f"{p}.DefaultActions",
-                                     target_groups=target_groups, auth_allowed=auth_allowed)
-        if action is not None:
-            return Rule(None, (), auth, action, f"{p}.DefaultActions")
+        parsed = parse_actions(c, raw.get("DefaultActions"), f"{p}.DefaultActions",
+                               target_groups=target_groups, auth_allowed=auth_allowed)
+        if parsed.terminal is not None:
+            return Rule(None, (), parsed.authenticate, parsed.terminal, f"{p}.DefaultActions",
+                        jwt_validation=parsed.jwt_validation)
         return default_rule
     if default_rule is None:
         c.issue(f"{p}.DefaultActions", "is required: every listener has a default rule")

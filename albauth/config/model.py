@@ -131,6 +131,27 @@ class AuthenticateConfig:
     redirect_loop_window: float = 60.0
 
 
+ClaimFormat = Literal["single-string", "string-array", "space-separated-values"]
+
+
+@dataclass(frozen=True)
+class AdditionalClaim:
+    format: ClaimFormat
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JwtValidationConfig:
+    """ALB's `jwt-validation` action: a bearer JWT from `Authorization`, checked against a JWKS."""
+
+    jwks_endpoint: str
+    issuer: str
+    additional_claims: tuple[AdditionalClaim, ...] = ()
+    # albauth extension: ALB accepts RS256 only.
+    algorithms: tuple[str, ...] = ("RS256",)
+
+
 @dataclass(frozen=True)
 class Rule:
     priority: int | None  # None: the listener's default rule
@@ -138,6 +159,7 @@ class Rule:
     authenticate: AuthenticateConfig | None
     action: TerminalAction
     key: str  # where the rule sits in the config, for messages and logs
+    jwt_validation: JwtValidationConfig | None = None
 
 
 # --- albauth's own settings ------------------------------------------------------------
