@@ -38,6 +38,7 @@ from albauth.auth.spa import (
     same_origin_return_path,
 )
 from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
+from albauth.auth.static_identity import StaticIdentity
 from albauth.clock import Clock
 from albauth.config.model import AuthenticateConfig
 from albauth.contracts import NOT_AUTHENTICATED, AuthPassed, ClientOrigin
@@ -83,7 +84,8 @@ class AuthenticateAction:
 
     def register(self, config: AuthenticateConfig) -> None:
         binding = binding_for(config.session_cookie_name, config.issuer, config.client_id)
-        bound = BoundAction(config, binding, self._clients[binding])
+        static = StaticIdentity(config, binding) if config.static_identity else None
+        bound = BoundAction(config, binding, self._clients[binding], static)
         self._bound[config] = bound
         # The first config registered for a binding answers its callbacks; others with the
         # same binding share its sessions (spec 1.4).
@@ -110,6 +112,8 @@ class AuthenticateAction:
         bound = self._bound[config]
         if config.allow_cors_preflight and is_cors_preflight(request):
             return NOT_AUTHENTICATED  # preflights carry no cookies; the target answers CORS
+        if bound.static is not None:
+            return await self._static(request, bound)
         # Only the session's shards are read (load, and replace_shards after a refresh).
         shards = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
         cookies: Mapping[str, str] = request.cookies if shards is None else shards
@@ -141,13 +145,25 @@ class AuthenticateAction:
             if outcome is None:  # refresh failed: back to the provider, even under deny
                 return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
             session, set_cookies = outcome
+        return await self._identity(session, config, tuple(set_cookies))
+
+    async def _identity(self, session: Session, config: AuthenticateConfig,
+                        set_cookies: tuple[str, ...] = ()) -> AuthPassed | web.StreamResponse:
+        """The x-amzn-oidc-* headers for the target."""
         if self.keys is not None:
             try:
                 await self.keys.ready()  # the shared key ring, loaded once (then no I/O)
             except SessionStoreError as exc:
                 return self.responder.store_failed(exc, "signing key load")
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
-                          tuple(set_cookies))
+                          set_cookies)
+
+    async def _static(self, request: web.BaseRequest, bound: BoundAction) -> AuthPassed | web.StreamResponse:
+        assert bound.static is not None
+        session = bound.static.session_for(request)
+        if session is None:
+            return self.error_response(401, "AuthStaticIdentityUnknownUser", ELB_AUTH_FAILURE)
+        return await self._identity(session, bound.config)
 
     async def _refresh_session(self, request: web.BaseRequest, session: Session, bound: BoundAction,
                                origin: ClientOrigin, cookies: Mapping[str, str], now: float

@@ -3,6 +3,7 @@ with albauth's extensions in the action's nested `albauth:` block."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,7 +23,8 @@ _EXTENSION_KEYS = frozenset({"client_auth", "pkce", "nonce", "jwks_uri", "idp_ti
                              "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint",
                              "logout_path", "post_logout_redirect_uri", "backchannel_logout_path",
                              "logout_allow_cross_site_get", "claims_source", "xhr_401", "allow_cors_preflight",
-                             "redirect_loop_limit", "redirect_loop_window"})
+                             "redirect_loop_limit", "redirect_loop_window", "static_identity",
+                             "static_identity_header"})
 # The Cognito URLs a local stand-in (cognito-local, the built-in provider) may override.
 _COGNITO_OVERRIDES = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint")
 
@@ -83,7 +85,33 @@ def _extensions(c: Checker, item: dict[str, Any], p: str) -> dict[str, Any]:
             out[key] = c.url(ext[key], f"{ep}.{key}")
     _logout_paths(c, ext, ep, out)
     _single_page_apps(c, ext, ep, out)
+    _static_identity(c, ext, ep, out)
     return out
+
+
+def _static_identity(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
+    """`static_identity: {alice: {sub: ..., email: ...}, bob: {...}}`: fixed users for an app's
+    test suite; `static_identity_header` lets a request pick one by name."""
+    raw = ext.get("static_identity")
+    if raw is None:
+        if "static_identity_header" in ext:
+            c.issue(f"{ep}.static_identity_header", "applies only with static_identity")
+        return
+    if not c.mapping(raw, f"{ep}.static_identity", required=True) or not raw:
+        c.issue(f"{ep}.static_identity", "must map user names to their claims, e.g. {alice: {sub: alice}}")
+        return
+    users: list[tuple[str, str]] = []
+    for name, claims in raw.items():
+        up = f"{ep}.static_identity.{name}"
+        if not c.mapping(claims, up, required=True):
+            continue
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            c.issue(f"{up}.sub", "is required: the user's subject, a string")
+            continue
+        users.append((str(name), json.dumps(claims, separators=(",", ":"))))
+    out["static_identity"] = tuple(users)
+    if "static_identity_header" in ext:
+        out["static_identity_header"] = c.string(ext["static_identity_header"], f"{ep}.static_identity_header")
 
 
 def _single_page_apps(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:

@@ -67,6 +67,7 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
     default_rule = _parse_default_actions(c, raw, p, target_groups, auth_allowed, default_rule)
     if len(rules) > MAX_RULES:
         c.issue(f"{p}.Rules", f"ALB allows {MAX_RULES} rules per load balancer by default")
+    _static_identity_on_loopback_only(c, [*rules, *([default_rule] if default_rule else [])], ext.address)
     if port is None:
         return None
     all_rules = sorted(rules, key=lambda r: r.priority or 0) + ([default_rule] if default_rule else [])
@@ -94,6 +95,18 @@ def _parse_extensions(c: Checker, ext: Any, ep: str, protocol: str) -> _Extensio
                 f"is for loopback addresses only (the listener binds {address}); behind a TLS proxy "
                 "use trust_forwarded_proto instead")
     return _Extensions(address, cert, key, trust_proto, local_dev)
+
+
+def _static_identity_on_loopback_only(c: Checker, rules: list[Rule], address: str) -> None:
+    """A static identity authenticates anyone who can connect: only where nothing off this
+    machine can (an app's test suite, albauth dev)."""
+    if host_is_loopback(address):
+        return
+    for rule in rules:
+        if rule.authenticate is not None and rule.authenticate.static_identity:
+            c.issue(f"{rule.key}.albauth.static_identity" if "Actions" not in rule.key else rule.key,
+                    f"static_identity is refused on a listener bound to {address}: it logs in anyone "
+                    "who can connect, so it is for loopback listeners only (127.0.0.1, ::1, localhost)")
 
 
 def _refuse_mutual_authentication(c: Checker, raw: Any, mp: str) -> None:

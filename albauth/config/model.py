@@ -129,6 +129,10 @@ class AuthenticateConfig:
     allow_cors_preflight: bool = False
     redirect_loop_limit: int = 0  # 0: off
     redirect_loop_window: float = 60.0
+    # App test suites: every request is this user ((name, claims as JSON) pairs; the first
+    # is the default), signed as ALB would, with no provider. Loopback listeners only.
+    static_identity: tuple[tuple[str, str], ...] = ()
+    static_identity_header: str | None = None  # a request header naming one of the users
 
 
 ClaimFormat = Literal["single-string", "string-array", "space-separated-values"]
