@@ -28,21 +28,21 @@ def _user_claims(id_claims: Mapping[str, Any]) -> dict[str, Any]:
 def login_claims(source: ClaimsSource, id_claims: Mapping[str, Any], userinfo: Mapping[str, Any],
                  userinfo_raw: bytes) -> tuple[dict[str, Any], int]:
     """The session's claims at login, and their size as ALB counts it (the JSON)."""
-    if source == "userinfo":
-        return dict(userinfo), len(userinfo_raw)
-    claims = _user_claims(id_claims)
-    if source == "merge":
-        claims.update(userinfo)
-    return claims, len(json.dumps(claims, separators=(",", ":")).encode())
+    return _combine(source, _user_claims(id_claims), userinfo, userinfo_raw)
 
 
 def refreshed_claims(source: ClaimsSource, previous: Mapping[str, Any], userinfo: Mapping[str, Any],
                      userinfo_raw: bytes) -> tuple[dict[str, Any], int]:
     """After a refresh (which need not return a new ID token): fresh UserInfo, and for
     `id_token` the claims the login's ID token carried."""
+    return _combine(source, previous, userinfo, userinfo_raw)
+
+
+def _combine(source: ClaimsSource, base: Mapping[str, Any], userinfo: Mapping[str, Any],
+             userinfo_raw: bytes) -> tuple[dict[str, Any], int]:
     if source == "userinfo":
         return dict(userinfo), len(userinfo_raw)
-    claims = dict(previous)
+    claims = dict(base)
     if source == "merge":
         claims.update(userinfo)
     return claims, len(json.dumps(claims, separators=(",", ":")).encode())

@@ -95,9 +95,7 @@ def _authenticate(c: Checker, typed: _Typed, path: str, auth_allowed: bool) -> A
     _, i, kind, item = typed
     p = f"{path}[{i}]"
     if not auth_allowed:
-        c.issue(f"{p}.Type", "ALB accepts authenticate actions only on HTTPS listeners; make the "
-                             "listener HTTPS, or mark it albauth.trust_forwarded_proto (behind a TLS "
-                             "proxy) or albauth.local_development (loopback only)")
+        _needs_https(c, f"{p}.Type", "authenticate")
     return parse_oidc(c, item, p) if kind == "authenticate-oidc" else parse_cognito(c, item, p)
 
 
@@ -105,10 +103,14 @@ def _jwt_validation(c: Checker, typed: _Typed, path: str, auth_allowed: bool) ->
     _, i, _, item = typed
     p = f"{path}[{i}]"
     if not auth_allowed:
-        c.issue(f"{p}.Type", "ALB accepts jwt-validation actions only on HTTPS listeners; make the "
-                             "listener HTTPS, or mark it albauth.trust_forwarded_proto (behind a TLS "
-                             "proxy) or albauth.local_development (loopback only)")
+        _needs_https(c, f"{p}.Type", "jwt-validation")
     return parse_jwt_validation(c, item, p)
+
+
+def _needs_https(c: Checker, path: str, what: str) -> None:
+    c.issue(path, f"ALB accepts {what} actions only on HTTPS listeners; make the listener HTTPS, or mark "
+                  "it albauth.trust_forwarded_proto (behind a TLS proxy) or albauth.local_development "
+                  "(loopback only)")
 
 
 def _parse_forward(c: Checker, item: dict[str, Any], p: str,

@@ -15,8 +15,8 @@ from typing import Any
 
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigError, ConfigIssue
-from albauth.config.listeners import host_is_loopback
 from albauth.config.load import parse_document
+from albauth.config.loopback import host_is_loopback
 from albauth.config.model import Settings
 
 SOURCE = "environment"

@@ -6,11 +6,11 @@ are always checked."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from albauth.config.checker import Checker
+from albauth.config.loopback import host_is_loopback
 from albauth.config.model import AdditionalClaim, ClaimFormat, JwtValidationConfig
 
 __all__ = ["parse_jwt_validation"]
@@ -50,20 +50,11 @@ def _jwks_endpoint(c: Checker, raw: Any, path: str) -> str | None:
         c.issue(path, "ALB allows at most 256 characters")
         return None
     parts = urlsplit(url)
-    if parts.scheme != "https" and not _loopback(parts.hostname or ""):
+    if parts.scheme != "https" and not host_is_loopback(parts.hostname or ""):
         # ALB requires HTTPS; a provider on this machine (local development) may use HTTP.
         c.issue(path, "must be an https:// URL, as ALB requires (http:// only for a loopback host)")
         return None
     return url
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _additional_claims(c: Checker, raw: Any, path: str) -> tuple[AdditionalClaim, ...] | None:

@@ -4,7 +4,6 @@ default rule."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from albauth.config.actions import parse_actions
 from albauth.config.checker import Checker
 from albauth.config.conditions import parse_conditions
+from albauth.config.loopback import host_is_loopback
 from albauth.config.model import Listener, Rule, TargetGroup
 
 # ALB's own listener and rule fields; those albauth has no use for (ARNs, SslPolicy, ...) are
@@ -25,18 +25,6 @@ _EXTENSION_KEYS = frozenset({"address", "certificate_file", "key_file", "trust_f
 _MTLS_KEYS = frozenset({"Mode", "TrustStoreArn", "IgnoreClientCertificateExpiry", "TrustStoreAssociationStatus",
                         "AdvertiseTrustStoreCaNames"})
 MAX_RULES = 100  # ALB's default quota per load balancer
-
-
-def host_is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1 (with or without brackets): where local development may
-    authenticate on plain HTTP, since nothing off the machine can reach the listener."""
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
