@@ -4,10 +4,11 @@ in against it."""
 
 from .events import IdpEvent
 from .provider import IDP_KEY, DevIdP, create_idp_app
-from .settings import IdpClient, IdpSettings, IdpUser, load_idp_settings
+from .settings import CognitoPool, IdpClient, IdpSettings, IdpUser, load_idp_settings
 
 __all__ = [
     "IDP_KEY",
+    "CognitoPool",
     "DevIdP",
     "IdpClient",
     "IdpEvent",
