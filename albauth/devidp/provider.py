@@ -24,10 +24,11 @@ from .views import IdpViews
 
 
 class DevIdP:
-    def __init__(self, settings: IdpSettings, *, clock: Clock = system_clock) -> None:
+    def __init__(self, settings: IdpSettings, *, clock: Clock = system_clock,
+                 keys: KeyRing | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.keys = KeyRing()
+        self.keys = keys or KeyRing()
         self.store = Store()
         self.server = IdpAuthorizationServer(settings, self.keys, self.store, clock)
         self.events: list[IdpEvent] = []

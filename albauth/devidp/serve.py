@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from albauth.clock import Clock, system_clock
-
-from .provider import DevIdP
 from .settings import CognitoPool, IdpSettings, load_idp_settings
+
+if TYPE_CHECKING:
+    from albauth.clock import Clock
 
 DEFAULT_POOL = CognitoPool()
 
@@ -56,13 +54,22 @@ def describe(settings: IdpSettings) -> str:
 
 
 async def serve_idp(host: str, port: int, users_file: str | None, *,
-                    cognito: CognitoPool | None = None, clock: Clock = system_clock) -> None:
+                    cognito: CognitoPool | None = None, clock: Clock | None = None) -> None:
     # Listening on all interfaces still advertises a reachable issuer: 0.0.0.0 is not
     # an address a browser can follow a redirect to.
     public_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     issuer = f"http://{public_host}:{port}"
+    # aiohttp and authlib only when a provider runs: the flags above are built for every command.
+    import asyncio
+
+    from aiohttp import web
+
+    from albauth.clock import system_clock
+
+    from .provider import DevIdP
+
     settings = load_idp_settings(users_file, issuer, cognito=cognito)
-    idp = DevIdP(settings, clock=clock)
+    idp = DevIdP(settings, clock=clock or system_clock)
     runner = web.AppRunner(idp.app)
     await runner.setup()
     try:

@@ -15,8 +15,6 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from albauth.config.errors import ConfigError, ConfigIssue
 
 DEFAULT_FILE = "<built-in devidp/default.yaml>"
@@ -134,6 +132,8 @@ def load_idp_settings(path: str | None, issuer: str, *, cognito: CognitoPool | N
 
 def parse_idp_settings(text: str, file: str, issuer: str | None = None, *,
                        cognito: CognitoPool | None = None) -> IdpSettings:
+    import yaml  # here, not at the top: the command line imports this module for its flags
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
