@@ -14,17 +14,14 @@ from playwright.async_api import Page, expect
 from albauth.devidp import CognitoPool
 from albauth.devmode import SIGNED_OUT_PATH, DevOptions, DevStack, dev_document
 
-from .conftest import ARTIFACTS, needs_chromium
+from .conftest import ARTIFACTS, needs_chromium, start_stack
 
 POOL = CognitoPool()  # us-east-1 / us-east-1_Dev000000, as `albauth dev --cognito` without flags
 
 
 @pytest.fixture
 async def cognito_stack() -> AsyncIterator[DevStack]:
-    opts = DevOptions(port=unused_port(), idp_port=unused_port(), app_port=unused_port(),
-                      admin_port=unused_port(), cognito=POOL)
-    dev = DevStack(opts)
-    await dev.start()
+    dev = await start_stack(cognito=POOL)
     yield dev
     await dev.stop()
 
