@@ -10,7 +10,8 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from albauth.clock import FakeClock
-from albauth.devidp import CognitoPool, DevIdP, load_idp_settings
+from albauth.devidp import CognitoPool, DevIdP, cognito_claims, load_idp_settings
+from albauth.devidp.settings import parse_idp_settings
 
 from .flows import CLIENT_ID, REDIRECT_URI, HttpClient, authorize_params, basic, parse_form, query_of
 
@@ -165,3 +166,19 @@ async def test_a_second_sign_in_is_silent_until_logout_ends_the_pool_session(
     assert (out.status, out.headers["Location"]) == (302, "http://127.0.0.1:8080/signed-out")
     asked = await client.get("/oauth2/authorize", params=authorize_params(), allow_redirects=False)
     assert asked.status == 302 and asked.headers["Location"].startswith("/login?")
+
+
+def test_userinfo_strings_email_verified_and_prefixes_custom_attributes() -> None:
+    settings = parse_idp_settings("""
+users:
+  - {username: dave, password: dave, email: dave@example.com, email_verified: false,
+     claims: {team: blue, "custom:tier": gold, given_name: Dave}}
+clients:
+  - {client_id: c, client_secret: s, redirect_uris: ["https://*/oauth2/idpresponse"]}
+""", "users.yaml", "http://127.0.0.1:9000", cognito=POOL)
+    dave = settings.user("dave")
+    assert dave is not None
+    assert cognito_claims.userinfo(dave) == {
+        "sub": dave.sub, "email": "dave@example.com", "email_verified": "false", "custom:team": "blue",
+        "custom:tier": "gold", "given_name": "Dave", "username": "dave"}
+    assert settings.cognito == POOL and settings.remember_login  # the hosted UI remembers, by default
