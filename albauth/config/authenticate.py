@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from albauth.config.checker import Checker
-from albauth.config.cognito import ARN_SHAPE, cognito_endpoints, parse_user_pool_arn
+from albauth.config.cognito import ARN_SHAPE, cognito_endpoints, parse_user_pool_arn, user_pool_domain_problem
 from albauth.config.model import AuthenticateConfig
 
 MAX_SESSION_TIMEOUT = 604800  # 7 days, ALB's default and maximum
@@ -188,6 +188,9 @@ def parse_cognito(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfi
     pool = parse_user_pool_arn(arn or "")
     if arn and not pool:
         c.issue(f"{cp}.UserPoolArn", f"must look like {ARN_SHAPE}")
+    if domain and (problem := user_pool_domain_problem(domain)):
+        c.issue(f"{cp}.UserPoolDomain", problem)
+        domain = None
     ext_raw = item.get("albauth") or {}
     ext_raw = ext_raw if isinstance(ext_raw, dict) else {}
     ext = _extensions(c, item, p)
