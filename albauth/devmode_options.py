@@ -103,7 +103,7 @@ class DevOptions:
     @property
     def exposed(self) -> bool:
         """Binding beyond loopback: anyone who reaches the ports can sign in as the demo users."""
-        from albauth.config.listeners import host_is_loopback  # the config package: not for --help
+        from albauth.config.loopback import host_is_loopback  # the config package: not for --help
 
         return not host_is_loopback(self.listen)
 
