@@ -325,7 +325,7 @@ class AuthenticateAction:
 
     def _cookie_policy(self, request: web.BaseRequest, origin: ClientOrigin) -> CookiePolicy:
         # ALB adds SameSite=None "with CORS requests"; an ClientOrigin header is the sign of one.
-        return CookiePolicy(secure=origin.secure_cookies, same_site_none="ClientOrigin" in request.headers)
+        return CookiePolicy(secure=origin.secure_cookies, same_site_none="Origin" in request.headers)
 
     def error_from(self, exc: AlbError) -> web.Response:
         return self.responder.error_from(exc)
