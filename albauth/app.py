@@ -50,7 +50,8 @@ class Runtime:
             self._closers += auth.closers
         picker = TargetPicker(settings.target_groups)
         self.handlers = [ListenerHandler(lst, forwarder=self.forwarder, picker=picker,
-                                         authenticator=authenticator, proxy_settings=settings.proxy)
+                                         authenticator=authenticator, proxy_settings=settings.proxy,
+                                         forward_auth=settings.forward_auth)
                          for lst in settings.listeners]
 
     async def start(self) -> None:
