@@ -61,12 +61,12 @@ async def start_fa(idp: DevIdP, upstream: Upstream, clock: FakeClock) -> AsyncIt
     started: list[tuple[Runtime, aiohttp.ClientSession]] = []
 
     async def start(*, forward_auth: dict[str, Any] | None = None, rules: list[dict[str, Any]] | None = None,
-                    default: list[dict[str, Any]] | None = None) -> FaAlb:
+                    default: list[dict[str, Any]] | None = None, session: dict[str, Any] | None = None) -> FaAlb:
         forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
         own: dict[str, Any] = {
             "admin_listen": "off",
             "target_groups": {"app": {"targets": [upstream.url]}},
-            "session": {"secrets": [SECRET]},
+            "session": {"secrets": [SECRET], **(session or {})},
             "forward_auth": {"enabled": True} if forward_auth is None else forward_auth,
         }
         lst: dict[str, Any] = {

@@ -109,7 +109,7 @@ async def caddy(d: Path, *, albauth: str, app: str) -> AsyncIterator[str]:
     def write(port: int) -> list[str]:
         conf = example("Caddyfile", albauth=albauth, app=app)
         conf = conf.replace("http://app.example.com", f"http://:{port}")
-        (d / "Caddyfile").write_text("{\n\tadmin off\n\tpersist_config off\n}\n" + conf)
+        (d / "Caddyfile").write_text("{\n\tadmin off\n}\n" + conf)
         return ["caddy", "run", "--config", str(d / "Caddyfile"), "--adapter", "caddyfile"]
 
     # Caddy's own state (autosave, certificates, locks) stays under the test's directory.
