@@ -25,6 +25,7 @@ REFUSED = [
     "https://evilexample.com/",  # the domain without its dot
     "https://app.example.com@evil.test/",  # userinfo: the host is evil.test
     "https://app.example.com:443@evil.test/",
+    "https://evil.test@app.example.com/",  # readers that stop at the first `@` go to evil.test
     "https://evil.test#@app.example.com/",
     "https://evil.test\\@app.example.com/",
     "https://evil.test%2f@app.example.com/",
