@@ -5,7 +5,9 @@ the proxying"); no ALB equivalent, the paths are those ingress users know from o
 `auth-url`, Caddy `forward_auth`, Traefik `forwardAuth`): the listener's rules and the
 authenticate action run on the original request as the controller reports it, and the
 answer is 200 with the x-amzn-oidc-* headers for the controller to copy upstream, or 401.
-`GET /oauth2/start?rd=<url>` begins a login that returns to `rd`; the listener's
+Envoy's ext_authz HTTP service reports differently: with `path_prefix: /oauth2/auth` it
+asks `<method> /oauth2/auth/<original path>` with the original Host. `GET
+/oauth2/start?rd=<url>` begins a login that returns to `rd`; the listener's
 `/oauth2/idpresponse` completes it.
 
 Only the controller may describe "the original request": the headers that do so are
@@ -30,15 +32,19 @@ from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.return_url import allowed_return_url
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
 
-__all__ = ["AUTH_PATH", "FORWARD_AUTH_PATHS", "START_PATH", "ForwardAuth", "ReportedRequest"]
+__all__ = ["AUTH_PATH", "START_PATH", "ForwardAuth", "ReportedRequest", "is_forward_auth_path"]
 
 log = logging.getLogger("albauth.forward_auth")
 
 AUTH_PATH = "/oauth2/auth"
 START_PATH = "/oauth2/start"
-FORWARD_AUTH_PATHS = frozenset({AUTH_PATH, START_PATH})
+_ENVOY_PREFIX = AUTH_PATH + "/"  # ext_authz's path_prefix, then the original path
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _METHOD = re.compile(r"[A-Z]{1,20}")  # ALB's http-request-method values: A-Z, and its limit
+
+
+def is_forward_auth_path(path: str) -> bool:
+    return path in (AUTH_PATH, START_PATH) or path.startswith(_ENVOY_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -69,15 +75,17 @@ class ForwardAuth:
         self.authenticator = authenticator
         self.path_policy = path_policy
 
-    async def __call__(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+    async def __call__(self, request: web.BaseRequest, target: NormalTarget) -> web.StreamResponse:
+        path = target.decoded
         if not self.trusted(request.remote):
             log.warning("forward-auth %s from %s refused (403): not in albauth.forward_auth.trusted_proxies",
                         path, printable(request.remote or "?", 64))
             return alb_error_response(403)
         try:
-            if path == AUTH_PATH:
-                return await self.auth(request)
-            return await self.start(request)
+            if path == START_PATH:
+                return await self.start(request)
+            envoy = None if path == AUTH_PATH else target.path[len(AUTH_PATH):]
+            return await self.auth(request, self.reported(request, envoy))
         except NotReported as exc:
             log.info("forward-auth %s answered 400: %s", path, exc)
             return alb_error_response(400)
@@ -93,8 +101,7 @@ class ForwardAuth:
 
     # -- GET /oauth2/auth ---------------------------------------------------------------
 
-    async def auth(self, request: web.BaseRequest) -> web.StreamResponse:
-        reported = self.reported(request)
+    async def auth(self, request: web.BaseRequest, reported: ReportedRequest) -> web.StreamResponse:
         rule = self.match(request, reported)
         passed: AuthPassed = NOT_AUTHENTICATED
         if rule.authenticate is not None and self.authenticator is not None:
@@ -117,16 +124,22 @@ class ForwardAuth:
             resp.headers.add("Set-Cookie", cookie)
         return resp
 
-    def reported(self, request: web.BaseRequest) -> ReportedRequest:
-        """The original request from ingress-nginx's X-Original-URL/-Method, or from the
-        X-Forwarded-Uri/-Method/-Host/-Proto of Traefik and Caddy. The controller passes the
-        browser's own headers along, so a browser can add the set its controller does not
-        send: both sets present is refused, as are repeated lines."""
+    def reported(self, request: web.BaseRequest, envoy_path: str | None) -> ReportedRequest:
+        """The original request from ingress-nginx's X-Original-URL/-Method, from the
+        X-Forwarded-Uri/-Method/-Host/-Proto of Traefik and Caddy, or from Envoy's request
+        line (`envoy_path`: what follows the path prefix). The controller passes the
+        browser's own headers along, so a browser can add a set its controller does not
+        send: more than one way present is refused, as are repeated lines."""
         original_url = _single(request, "X-Original-URL")
         forwarded_uri = _single(request, "X-Forwarded-Uri")
-        if original_url is not None and forwarded_uri is not None:
-            raise NotReported("both X-Original-URL and X-Forwarded-Uri: one came from the client")
-        if original_url is not None:
+        if sum(way is not None for way in (original_url, forwarded_uri, envoy_path)) > 1:
+            raise NotReported("more than one way of reporting the original request: one came from the client")
+        if envoy_path is not None:
+            scheme, host = _browser_origin(request)
+            method: str | None = request.method
+            query = request.raw_path.partition("?")[2]
+            raw_target = envoy_path + ("?" + query if query else "")
+        elif original_url is not None:
             parts = urlsplit(original_url)
             if parts.scheme.lower() not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
                 raise NotReported("X-Original-URL is not an absolute http(s) URL")

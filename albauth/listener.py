@@ -19,7 +19,7 @@ from albauth.config.model import (
 )
 from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
-from albauth.forward_auth import FORWARD_AUTH_PATHS, ForwardAuth
+from albauth.forward_auth import ForwardAuth, is_forward_auth_path
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder, upstream_request_headers
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
@@ -101,8 +101,8 @@ class ListenerHandler:
             if target.path_qs is not None:  # the action looks the path up again
                 request = request.clone(rel_url=URL(target.path_qs, encoded=True))
             return await self.authenticator.logout(request, self.origin(request))
-        if self._forward_auth is not None and target.decoded in FORWARD_AUTH_PATHS:
-            return await self._forward_auth(request, target.decoded)
+        if self._forward_auth is not None and is_forward_auth_path(target.decoded):
+            return await self._forward_auth(request, target)
 
         if self._always is not None:
             return await self.run_rule(request, self._always, xff, target)

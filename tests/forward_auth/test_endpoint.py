@@ -199,3 +199,19 @@ async def test_start_for_an_open_page_redirects_straight_back(start_fa: StartFa)
                             allow_redirects=False) as resp:
         assert resp.status == 302
         assert resp.headers["Location"] == "https://app.test/public/x"
+
+
+async def test_envoy_ext_authz_reports_the_original_path_after_the_prefix(start_fa: StartFa) -> None:
+    # ext_authz's HTTP service with path_prefix /oauth2/auth: the original method, Host and
+    # path, the prefix in front.
+    alb = await start_fa(rules=[forward_rule(1, "/public/*")])
+    headers = {"Host": "app.test", "X-Forwarded-Proto": "https"}
+    async with alb.http.get(f"{alb.url}/oauth2/auth/public/x?y=1", headers=headers) as resp:
+        assert resp.status == 200
+    async with alb.http.post(f"{alb.url}/oauth2/auth/admin", headers=headers) as resp:
+        assert resp.status == 401
+    async with alb.http.get(f"{alb.url}/oauth2/auth/public/%2e%2e/admin", headers=headers) as resp:
+        assert resp.status == 401
+    async with alb.http.get(f"{alb.url}/oauth2/auth/admin", headers={
+            **headers, "X-Original-URL": "http://app.test/public/x", "X-Original-Method": "GET"}) as resp:
+        assert resp.status == 400
