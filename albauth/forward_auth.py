@@ -16,11 +16,12 @@ believed from `trusted_proxies` alone, and everyone else gets 403.
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -110,7 +111,7 @@ class ForwardAuth:
                 # The action would redirect to the provider (or deny): a controller follows
                 # no 3xx from an auth subrequest (nginx answers 500), so 401, and the
                 # controller sends the browser to /oauth2/start. A store failure stays 5xx.
-                return _plain(401) if outcome.status < 500 else outcome
+                return _sign_in_page(reported) if outcome.status < 500 else outcome
             passed = outcome
         if not isinstance(rule.action, ForwardAction):
             # ALB answers fixed-response and redirect rules itself and forwards nothing: the
@@ -221,6 +222,19 @@ def _checked_host(host: str) -> str:
     if not _HOST.fullmatch(host):
         raise NotReported("no usable host")
     return host
+
+
+def _sign_in_page(reported: ReportedRequest) -> web.Response:
+    """401 with a page that sends a browser to /oauth2/start: Traefik and Envoy hand the
+    auth response's body to the browser as it is (nginx and ingress-nginx replace it
+    through error_page / auth-signin). A script still sees the plain 401."""
+    target = reported.target.path + (f"?{reported.query}" if reported.query else "")
+    start = f"{START_PATH}?rd={quote(f'{reported.scheme}://{reported.host}{target}', safe='')}"
+    link = html.escape(start, quote=True)
+    body = (f'<!DOCTYPE html><html><head><meta http-equiv="refresh" content="0;url={link}">'
+            f'<title>401 Authorization Required</title></head><body><a href="{link}">Sign in</a></body></html>')
+    return web.Response(status=401, text=body, content_type="text/html",
+                        headers={"Server": SERVER, "Cache-Control": "no-store"})
 
 
 def _plain(status: int) -> web.Response:

@@ -55,6 +55,9 @@ async def test_auth_without_a_session_is_401_never_a_redirect(start_fa: StartFa)
         assert resp.status == 401
         assert "Location" not in resp.headers
         assert "Set-Cookie" not in resp.headers  # no nonce cookie: no login started here
+        # For controllers that show the auth response (Traefik, Envoy): a way to sign in.
+        assert resp.content_type == "text/html"
+        assert '/oauth2/start?rd=http%3A%2F%2Fapp.test%2Fprivate"' in await resp.text()
 
 
 async def test_auth_with_a_session_is_200_with_the_identity_headers(start_fa: StartFa, idp: DevIdP) -> None:
