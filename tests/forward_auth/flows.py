@@ -75,3 +75,15 @@ async def raw_get(port: int, target: str) -> int:
 
 def _absolute(location: str) -> str:
     return f"http://app.test{location}" if location.startswith("/") else location
+
+
+async def assert_auth_answer_is_not_for_the_browser(browser: Browser, upstream: Upstream) -> None:
+    """The controller's own question: a logged-in browser asking it directly must not read
+    the access token off the answer's headers (XSS could, with a same-origin fetch)."""
+    await login(browser)
+    ways: list[dict[str, str]] = [{}, {"X-Original-URL": "http://app.test/private", "X-Original-Method": "GET"},
+                                  {"X-Forwarded-Uri": "/private", "X-Forwarded-Method": "GET"}]
+    for path in ("/oauth2/auth", "/oauth2/auth/private", "/oauth2/auth?x=1"):
+        for headers in ways:
+            reply = await browser.get(f"http://app.test{path}", headers=headers)
+            assert not [k for k in reply.headers if k.lower().startswith("x-amzn-oidc")], (path, headers, reply.status)

@@ -14,7 +14,14 @@ from tests.alb.conftest import Upstream, header
 
 from .conftest import ACCESS_TOKEN_TTL, FaAlb, StartFa, forward_rule
 from .controllers import caddy
-from .flows import IDENTITY, assert_login_through, assert_no_session_is_not_forwarded, login, raw_get
+from .flows import (
+    IDENTITY,
+    assert_auth_answer_is_not_for_the_browser,
+    assert_login_through,
+    assert_no_session_is_not_forwarded,
+    login,
+    raw_get,
+)
 
 
 async def _behind_caddy(start_fa: StartFa, upstream: Upstream, d: Path, **kw: object
@@ -89,3 +96,9 @@ async def test_dot_segments_cannot_reach_a_protected_path_through_caddy(
         assert await raw_get(port, target) in (302, 400), target
     assert len(upstream.seen) == seen
     assert await raw_get(port, "/public/ok") == 200
+
+
+async def test_the_browser_cannot_ask_albauth_through_caddy(
+        behind_caddy: tuple[FaAlb, str], upstream: Upstream) -> None:
+    alb, url = behind_caddy
+    await assert_auth_answer_is_not_for_the_browser(alb.browser(url), upstream)

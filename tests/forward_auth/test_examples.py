@@ -52,8 +52,10 @@ def test_ingress_nginx_has_the_forward_auth_annotations_and_routes_oauth2_to_alb
     assert notes["nginx.ingress.kubernetes.io/auth-response-headers"].split(",") == IDENTITY
     assert notes["nginx.ingress.kubernetes.io/auth-always-set-cookie"] == "true"
     assert not _annotations(oauth2)  # albauth's own pages are not behind auth-url
-    path = oauth2["spec"]["rules"][0]["http"]["paths"][0]
-    assert path["path"] == "/oauth2" and path["backend"]["service"]["name"] == "albauth"
+    paths = oauth2["spec"]["rules"][0]["http"]["paths"]
+    # Not /oauth2/auth: the browser must never read the access token off its answer.
+    assert [(p["path"], p["pathType"]) for p in paths] == [("/oauth2/start", "Exact"), ("/oauth2/idpresponse", "Exact")]
+    assert {p["backend"]["service"]["name"] for p in paths} == {"albauth"}
 
 
 def test_traefik_copies_the_identity_headers() -> None:
@@ -62,6 +64,8 @@ def test_traefik_copies_the_identity_headers() -> None:
     assert fwd["address"].endswith("/oauth2/auth") and fwd["authResponseHeaders"] == IDENTITY
     assert fwd["trustForwardHeader"] is False
     assert doc["http"]["routers"]["app"]["middlewares"][-1] == "albauth"
+    assert "/oauth2/auth" not in doc["http"]["routers"]["app-oauth2"]["rule"]
+    assert "PathPrefix" not in doc["http"]["routers"]["app-oauth2"]["rule"]
 
 
 def _find(node: Any, key: str) -> Any:

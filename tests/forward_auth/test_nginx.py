@@ -14,7 +14,13 @@ from tests.alb.conftest import Upstream, header
 
 from .conftest import ACCESS_TOKEN_TTL, FaAlb, StartFa, forward_rule
 from .controllers import nginx
-from .flows import assert_login_through, assert_no_session_is_not_forwarded, assert_refresh_through, raw_get
+from .flows import (
+    assert_auth_answer_is_not_for_the_browser,
+    assert_login_through,
+    assert_no_session_is_not_forwarded,
+    assert_refresh_through,
+    raw_get,
+)
 
 
 @pytest.fixture
@@ -64,3 +70,9 @@ async def test_dot_segments_cannot_reach_a_protected_path_through_nginx(
         assert await raw_get(port, target) in (302, 500), target
     assert len(upstream.seen) == seen
     assert await raw_get(port, "/public/ok") == 200
+
+
+async def test_the_browser_cannot_ask_albauth_through_nginx(
+        behind_nginx: tuple[FaAlb, str], upstream: Upstream) -> None:
+    alb, url = behind_nginx
+    await assert_auth_answer_is_not_for_the_browser(alb.browser(url), upstream)
