@@ -40,7 +40,7 @@ log = logging.getLogger("albauth.forward_auth")
 AUTH_PATH = "/oauth2/auth"
 START_PATH = "/oauth2/start"
 _ENVOY_PREFIX = AUTH_PATH + "/"  # ext_authz's path_prefix, then the original path
-_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?")
 _METHOD = re.compile(r"[A-Z]{1,20}")  # ALB's http-request-method values: A-Z, and its limit
 
 
@@ -219,7 +219,8 @@ def _browser_origin(request: web.BaseRequest) -> tuple[str, str]:
 
 def _checked_host(host: str) -> str:
     # The host goes into the redirect_uri and the return URL: a name and a port, nothing else.
-    if not _HOST.fullmatch(host):
+    match = _HOST.fullmatch(host)
+    if not match or int(match.group(1) or 1) > 65535:
         raise NotReported("no usable host")
     return host
 

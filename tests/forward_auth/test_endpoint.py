@@ -218,3 +218,15 @@ async def test_envoy_ext_authz_reports_the_original_path_after_the_prefix(start_
     async with alb.http.get(f"{alb.url}/oauth2/auth/admin", headers={
             **headers, "X-Original-URL": "http://app.test/public/x", "X-Original-Method": "GET"}) as resp:
         assert resp.status == 400
+
+
+@pytest.mark.parametrize("host", ["app.test:99999", "app.test:x", "evil.test/x", "a b", "user@app.test", ""])
+async def test_a_reported_host_that_is_not_a_host_is_400(start_fa: StartFa, host: str) -> None:
+    alb = await start_fa(rules=[forward_rule(1, "/public/*")])
+    async with alb.http.get(f"{alb.url}/oauth2/auth", headers={
+            "X-Forwarded-Uri": "/public/x", "X-Forwarded-Method": "GET", "X-Forwarded-Host": host or "",
+            "Host": host or "x"}) as resp:
+        assert resp.status == 400 if host else resp.status in (200, 400)
+    if "/" not in host:  # in a URL, `/` ends the host
+        async with await ask(alb, None, url=f"http://{host}/public/x") as resp:
+            assert resp.status == 400
