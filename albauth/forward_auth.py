@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from albauth.config.model import ForwardAction, ForwardAuthSettings, Rule
-from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, ClientOrigin
+from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, BearerValidator, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
 from albauth.ops.log_values import printable
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
@@ -70,11 +70,12 @@ class NotReported(ValueError):
 
 class ForwardAuth:
     def __init__(self, settings: ForwardAuthSettings, *, table: RuleTable, authenticator: Authenticator | None,
-                 path_policy: PathPolicy) -> None:
+                 path_policy: PathPolicy, bearer_validator: BearerValidator | None = None) -> None:
         self.settings = settings
         self.table = table
         self.authenticator = authenticator
         self.path_policy = path_policy
+        self.bearer_validator = bearer_validator
 
     async def __call__(self, request: web.BaseRequest, target: NormalTarget) -> web.StreamResponse:
         path = target.decoded
@@ -105,6 +106,14 @@ class ForwardAuth:
     async def auth(self, request: web.BaseRequest, reported: ReportedRequest) -> web.StreamResponse:
         rule = self.match(request, reported)
         passed: AuthPassed = NOT_AUTHENTICATED
+        if rule.jwt_validation is not None:
+            # ALB's jwt-validation action on the browser's (or API client's) Authorization
+            # header, which the controller passes on: its refusal (401/403 with a
+            # WWW-Authenticate challenge) goes back as it is.
+            assert self.bearer_validator is not None  # the composition root builds one when a rule has it
+            refused = await self.bearer_validator.check(request, rule.jwt_validation)
+            if refused is not None:
+                return refused
         if rule.authenticate is not None and self.authenticator is not None:
             outcome = await self.authenticator.check(request, rule.authenticate, reported.origin)
             if isinstance(outcome, web.StreamResponse):
