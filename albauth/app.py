@@ -53,7 +53,7 @@ class Runtime:
         picker = TargetPicker(settings.target_groups)
         self.handlers = [ListenerHandler(lst, forwarder=self.forwarder, picker=picker,
                                          authenticator=authenticator, proxy_settings=settings.proxy,
-                                         bearer_validator=bearer)
+                                         bearer_validator=bearer, forward_auth=settings.forward_auth)
                          for lst in settings.listeners]
 
     def _bearer_validator(self, settings: Settings, clock: Clock) -> BearerValidator | None:

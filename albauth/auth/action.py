@@ -200,6 +200,14 @@ class AuthenticateAction:
 
     # -- redirect to the provider ------------------------------------------------------
 
+    async def login(self, request: web.BaseRequest, config: AuthenticateConfig, origin: ClientOrigin, *,
+                    host: str, return_url: str) -> web.StreamResponse:
+        """Forward-auth's `/oauth2/start`: the login redirect of `config`, with the callback on
+        `host` (the controller's, where the browser keeps its cookies) and a return to
+        `return_url`, which the caller checked against the allowed redirect domains."""
+        return await self._login_redirect(request, self._bound[config], origin, request.raw_path,
+                                          host=host, return_url=return_url)
+
     async def _start_login(self, request: web.BaseRequest, bound: BoundAction,
                            origin: ClientOrigin) -> web.StreamResponse:
         """ALB's 302 to the provider, or what a single-page app asked for instead."""
@@ -221,9 +229,10 @@ class AuthenticateAction:
             resp.headers.add("Set-Cookie", loop_line + ("; Secure" if origin.secure_cookies else ""))
         return resp
 
-    async def _login_redirect(self, request: web.BaseRequest, bound: BoundAction,
-                              origin: ClientOrigin, original_uri: str) -> web.Response:
-        host = request.headers.get("Host")
+    async def _login_redirect(self, request: web.BaseRequest, bound: BoundAction, origin: ClientOrigin,
+                              original_uri: str, *, host: str | None = None,
+                              return_url: str | None = None) -> web.Response:
+        host = host or request.headers.get("Host")
         if not host:
             # ALB "was unable to generate a redirect URL" (HTTP/1.0 without Host).
             return self.error_response(401, "AuthMissingHostHeader", ELB_AUTH_ERROR)
@@ -238,7 +247,7 @@ class AuthenticateAction:
         oidc_nonce = secrets.token_urlsafe(16) if config.nonce else None
         state = self.states.encode(LoginState(
             nonce=nonce, original_uri=original_uri, binding=bound.binding, redirect_uri=redirect_uri,
-            created_at=self.clock(), code_verifier=verifier, oidc_nonce=oidc_nonce))
+            created_at=self.clock(), code_verifier=verifier, oidc_nonce=oidc_nonce, return_url=return_url))
         # ALB's parameters, in ALB's order (spec 2.2); values percent-encoded, spaces as %20.
         params = [("client_id", config.client_id), ("redirect_uri", redirect_uri),
                   ("response_type", "code"), ("scope", config.scope), ("state", state)]
@@ -337,5 +346,7 @@ class AuthenticateAction:
 def return_location(state: LoginState) -> str:
     """The original URL, made absolute on the origin the login started from (that of the
     redirect_uri sent): a relative `//evil.example/x` would send the browser elsewhere."""
+    if state.return_url:  # forward-auth's `rd`, allow-listed before it was sealed
+        return state.return_url
     parts = urlsplit(state.redirect_uri)
     return f"{parts.scheme}://{parts.netloc}{state.original_uri}"

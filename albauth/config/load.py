@@ -31,6 +31,7 @@ from albauth.config.listeners import parse_listener
 from albauth.config.model import Settings
 from albauth.config.settings import (
     log_level,
+    parse_forward_auth,
     parse_listen_backlog,
     parse_max_connections,
     parse_proxy,
@@ -42,7 +43,7 @@ from albauth.config.substitute import substitute
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
 _ALBAUTH_KEYS = frozenset({"admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
-                           "listen_backlog", "max_connections"})
+                           "listen_backlog", "max_connections", "forward_auth"})
 
 
 def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +107,7 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
         session=parse_session(c, own.get("session") or {}, "albauth.session"),
         signing=parse_signing(c, own.get("signing") or {}),
         proxy=parse_proxy(c, own.get("proxy") or {}, attributes),
+        forward_auth=parse_forward_auth(c, own.get("forward_auth") or {}),
         admin_listen=admin_listen,
         log_level=log_level(c, own.get("log_level", "INFO"), "albauth.log_level"),
         source=c.file,

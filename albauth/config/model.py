@@ -234,6 +234,23 @@ class ProxySettings:
     reject_dot_segment_parameters: bool = True  # `..;x`, `.;x`, `;x` segments answered 400 (Tomcat drops them)
 
 
+def _loopback() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+
+
+@dataclass(frozen=True)
+class ForwardAuthSettings:
+    """`/oauth2/auth` and `/oauth2/start` for ingress controllers (albauth.forward_auth; no ALB
+    equivalent). Off: those paths are ordinary paths, matched by the rules."""
+
+    enabled: bool = False
+    # Peers whose X-Original-* / X-Forwarded-* headers are believed; anyone else gets 403.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=_loopback)
+    # Hosts `rd` may name besides the request's own: `a.example` exactly, `.example.com` that
+    # domain and its subdomains.
+    allowed_redirect_domains: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     listeners: tuple[Listener, ...]
@@ -241,6 +258,7 @@ class Settings:
     session: SessionSettings = SessionSettings()
     signing: SigningSettings = SigningSettings()
     proxy: ProxySettings = ProxySettings()
+    forward_auth: ForwardAuthSettings = ForwardAuthSettings()
     admin_listen: tuple[str, int] | None = ("127.0.0.1", 9901)
     log_level: str = "INFO"
     source: str = "environment"  # the file the settings came from
