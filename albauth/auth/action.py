@@ -333,7 +333,7 @@ class AuthenticateAction:
     # -- helpers -----------------------------------------------------------------------
 
     def _cookie_policy(self, request: web.BaseRequest, origin: ClientOrigin) -> CookiePolicy:
-        # ALB adds SameSite=None "with CORS requests"; an ClientOrigin header is the sign of one.
+        # ALB adds SameSite=None "with CORS requests"; an Origin header is the sign of one.
         return CookiePolicy(secure=origin.secure_cookies, same_site_none="Origin" in request.headers)
 
     def error_from(self, exc: AlbError) -> web.Response:
