@@ -22,6 +22,7 @@ from albauth.config.model import Settings
 from albauth.contracts import Authenticator
 from albauth.listener import ListenerHandler
 from albauth.ops.admin import build_admin_app
+from albauth.ops.config_changes import refused_changes, restart_only_changes
 from albauth.ops.health import Check, Readiness
 from albauth.ops.log_sink import LineSink
 from albauth.ops.metrics import ConnectionStats, Metrics
@@ -161,6 +162,24 @@ class Runtime:
         self._runners.append(runner)
         self.urls.append(f"http://{display_host(host)}:{bound_port(site, port)}")
 
+    def reload(self, settings: Settings) -> list[str]:
+        """Serve `settings` from now on. Returns the problems that kept it from being
+        applied (then nothing changed); a reload that fails leaves the running
+        configuration as it was."""
+        refused = refused_changes(self.settings, settings)
+        if refused:
+            return refused
+        for name in restart_only_changes(self.settings, settings):
+            log.warning("reload: %s changed; it applies when albauth restarts", name)
+        old = self.generation.auth
+        backend = old.backend if old is not None and old.backend.settings == settings.session else None
+        try:
+            new = self.build(settings, self.generation.number + 1, backend)
+        except Exception as exc:  # noqa: BLE001 - any failure to build keeps the old configuration
+            return [f"{type(exc).__name__}: {exc}"]
+        self.swap(new)
+        return []
+
     def swap(self, new: Generation) -> None:
         """Serve `new` from now on; the old generation closes once its requests are done.
         The caller checked that `new` has the same listeners, in the same order."""
@@ -187,6 +206,11 @@ class Runtime:
     def _connection_stats(self) -> list[ConnectionStats]:
         return [ConnectionStats(str(lst.port), len(s.connections), s.accepted, s.refused)
                 for lst, s in zip(self.settings.listeners, self._servers, strict=False)]
+
+    def reopen_logs(self) -> None:
+        """SIGUSR1: logrotate moved the access log away."""
+        if self.access_log is not None:
+            self.access_log.sink.reopen()
 
     @property
     def refused_connections(self) -> int:
