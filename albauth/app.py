@@ -34,6 +34,7 @@ from albauth.signing.shared_keys import SharedKeyRing
 from albauth.targets import TargetPicker
 
 if TYPE_CHECKING:  # the same layer: auth.setup is loaded only when a config authenticates
+    from albauth.auth.oidc_client import OidcClient
     from albauth.auth.setup import Authentication, SessionBackend
 
 __all__ = ["Generation", "Runtime", "access_log_for"]
@@ -256,11 +257,19 @@ def readiness_checks(auth: Authentication | None) -> list[Check]:
         keys.current  # noqa: B018 - raises KeyRingError when there is no key
 
     checks.append(("signing_keys", signing_keys))
-    checks += [(f"provider {client.issuer}", client.metadata) for client in auth.clients]
+    checks += [(f"provider {client.issuer}", _metadata_check(client)) for client in auth.clients]
     redis = auth.backend.built.redis
     if redis is not None:
         checks.append(("redis", lambda: redis.execute(lambda r: r.ping())))
     return checks
+
+
+def _metadata_check(client: OidcClient) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        await client.metadata()  # fetches the discovery document until it has it once
+        if not client.metadata_loaded:
+            raise ConnectionError(f"no discovery document from {client.issuer} yet")
+    return check
 
 
 async def _close_all(closers: Sequence[Closer]) -> None:
