@@ -44,6 +44,9 @@ def _code_class(status: int) -> str:
     return f"{status // 100}XX"
 
 
+_UNHANDLED = RequestRecord()  # stands for the record of a request no handler saw; never written to
+
+
 class ListenerObserver:
     def __init__(self, metrics: Metrics, port: int, https: bool, access_log: AccessLog | None) -> None:
         self.metrics = metrics
@@ -53,11 +56,16 @@ class ListenerObserver:
         self._requests: dict[tuple[str, str], Counter] = {}
         self._bytes = metrics.processed_bytes.labels(self.listener)
         self._elb = {c: m.labels(self.listener) for c, m in metrics.elb_codes.items()}
+        self._groups: dict[str, _GroupMetrics] = {}
+        self._scheme = "https" if https else "http"
+        self._kind = self._scheme  # ALB's `type`; ws/wss for a WebSocket connection
 
     def finished(self, request: web.BaseRequest, response: web.StreamResponse, conn_id: Callable[[], str]) -> None:
         record = record_of(request)
-        rule = "-" if record is None or record.rule_priority is None else str(record.rule_priority)
-        group = (record.target_group if record is not None else None) or "-"
+        if record is None:  # refused before a listener handler ran (a malformed request)
+            record = _UNHANDLED
+        rule = "-" if record.rule_priority is None else str(record.rule_priority)
+        group = record.target_group or "-"
         counter = self._requests.get((rule, group))
         if counter is None:
             counter = self._requests[(rule, group)] = self.metrics.requests.labels(self.listener, rule, group)
@@ -65,65 +73,79 @@ class ListenerObserver:
         received = _received_bytes(request)
         sent = response.body_length
         self._bytes.inc(received + sent)
-        status = response.status
-        if record is not None and record.target_status is not None:
-            self._count_target(record, group, record.target_status)
-        elif status >= 300:
-            elb = self._elb.get(_code_class(status))
+        if record.target_status is not None:
+            self._target(group).count(record)
+        elif response.status >= 300:
+            elb = self._elb.get(_code_class(response.status))
             if elb is not None:
                 elb.inc()
-        if record is not None and record.target_connect_failed:
-            self.metrics.target_connection_errors.labels(group).inc()
+        if record.target_connect_failed:
+            self._target(group).connection_errors.inc()
         if self.access_log is not None:
-            entry = self.entry(request, response, record, received, sent, conn_id())
-            self.access_log.sink.write(self.access_log.render(entry))
+            line = self.access_log.render(self.entry(request, response, record, received, sent, conn_id()))
+            self.access_log.sink.write(line)
 
-    def _count_target(self, record: RequestRecord, group: str, status: int) -> None:
-        codes = self.metrics.target_codes.get(_code_class(status))
-        if codes is not None:
-            codes.labels(self.listener, group).inc()
-        if record.target_sent is not None and record.target_responded is not None:
-            self.metrics.target_response_time.labels(group).observe(record.target_responded - record.target_sent)
+    def _target(self, group: str) -> _GroupMetrics:
+        found = self._groups.get(group)
+        if found is None:
+            found = self._groups[group] = _GroupMetrics(self.metrics, self.listener, group)
+        return found
 
-    def entry(self, request: web.BaseRequest, response: web.StreamResponse, record: RequestRecord | None,
+    def entry(self, request: web.BaseRequest, response: web.StreamResponse, record: RequestRecord,
               received: int, sent: int, conn_id: str) -> AccessEntry:
         now = time.time()
-        tls = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
-        websocket = response.status == 101
-        kind = ("wss" if websocket else "https") if self.https else ("ws" if websocket else "http")
-        times = _processing_times(record, time.perf_counter())
-        target = record.target if record is not None and record.target else "-"
-        target_status = str(record.target_status) if record is not None and record.target_status else "-"
+        transport = request.transport
+        tls = transport.get_extra_info("ssl_object") if self.https and transport is not None else None
+        status = response.status
+        kind = self._kind if status != 101 else ("wss" if self.https else "ws")
+        target = record.target or "-"
+        target_status = str(record.target_status) if record.target_status else "-"
+        redirect = response.get(REDIRECT_URL)
         assert self.access_log is not None
-        values = (
-            kind, iso_time(now), self.access_log.elb, _client(request), target, *times,
-            str(response.status), target_status, str(received), str(sent),
+        return (
+            kind, iso_time(now), self.access_log.elb, _client(request), target,
+            *_processing_times(record, time.perf_counter()),
+            str(status), target_status, str(received), str(sent),
             quoted(self._request_line(request)), quoted(request.headers.get("User-Agent")),
             tls.cipher()[0] if tls is not None else "-", tls.version() if tls is not None else "-",
-            (record.target_group if record is not None else None) or "-",
-            quoted(record.trace_id if record is not None else None), "-", "-",
-            "-" if record is None or record.rule_priority is None else str(record.rule_priority),
-            iso_time(record.created if record is not None else now),
-            quoted(record.actions if record is not None else None),
-            quoted(redact_query(response.get(REDIRECT_URL) or "")), quoted(response.get(ERROR_REASON)),
-            quoted(target if target != "-" else None), target_status, "-", "-", conn_id,
+            record.target_group or "-", quoted(record.trace_id), "-", "-",
+            "-" if record.rule_priority is None else str(record.rule_priority),
+            iso_time(record.created if record is not _UNHANDLED else now), quoted(record.actions),
+            quoted(redact_query(redirect)) if redirect else "-", quoted(response.get(ERROR_REASON)),
+            target, target_status, "-", "-", conn_id,
         )
-        return AccessEntry(values)
 
     def _request_line(self, request: web.BaseRequest) -> str:
-        scheme = "https" if self.https else "http"
-        host = request.headers.get("Host", "").rpartition(":")[0] or request.headers.get("Host", "") or "-"
-        if host.endswith("]") or host.count(":") > 1:  # an IPv6 literal: its colons are not a port
-            host = request.headers.get("Host", "-")
-        version = f"HTTP/{request.version.major}.{request.version.minor}"
-        return f"{request.method} {scheme}://{host}:{self.listener}{redact_query(request.raw_path)} {version}"
+        host = request.headers.get("Host") or "-"
+        if host[-1:] != "]":  # not a bare IPv6 literal: drop the port, ALB writes the listener's
+            host = host.partition(":")[0] if host.count(":") == 1 else host
+        version = request.version
+        return (f"{request.method} {self._scheme}://{host}:{self.listener}{redact_query(request.raw_path)} "
+                f"HTTP/{version.major}.{version.minor}")
 
 
-def _processing_times(record: RequestRecord | None, now: float) -> tuple[str, str, str]:
+class _GroupMetrics:
+    """One target group's metric children, looked up once."""
+
+    def __init__(self, metrics: Metrics, listener: str, group: str) -> None:
+        self.codes = {c: m.labels(listener, group) for c, m in metrics.target_codes.items()}
+        self.response_time = metrics.target_response_time.labels(group)
+        self.connection_errors = metrics.target_connection_errors.labels(group)
+
+    def count(self, record: RequestRecord) -> None:
+        assert record.target_status is not None
+        codes = self.codes.get(_code_class(record.target_status))
+        if codes is not None:
+            codes.inc()
+        if record.target_sent is not None and record.target_responded is not None:
+            self.response_time.observe(record.target_responded - record.target_sent)
+
+
+def _processing_times(record: RequestRecord, now: float) -> tuple[str, str, str]:
     """ALB: each is -1 when the request could not be dispatched to a target (never
     reached one, or the target did not answer); an answer albauth made itself (redirect,
     fixed response, login) has its time as request_processing_time and 0 for the others."""
-    if record is None or (record.target_sent is not None and record.target_responded is None):
+    if record is _UNHANDLED or (record.target_sent is not None and record.target_responded is None):
         return "-1", "-1", "-1"
     if record.target_sent is None or record.target_responded is None:
         return f"{now - record.started:.3f}", "0.000", "0.000"

@@ -68,6 +68,20 @@ class Served:
         tmp.write_text(text)
         os.replace(tmp, self.file)  # as editors and config managers do: never half a file
 
+    async def wait_ready(self) -> None:
+        """The listener, then the admin listener (it starts after the listeners)."""
+        await self.proc.wait_ready()
+
+        async def admin_up() -> bool:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.admin)
+            except OSError:
+                return False
+            writer.close()
+            return True
+
+        await until(admin_up)
+
     async def readyz(self, http: aiohttp.ClientSession) -> dict[str, object]:
         async with http.get(f"http://127.0.0.1:{self.admin}/readyz") as resp:
             body: dict[str, object] = await resp.json()
@@ -91,7 +105,7 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> 
 @pytest.fixture
 async def served(tmp_path: Path, slow_target: str) -> AsyncIterator[Served]:
     s = Served(tmp_path, slow_target)
-    await s.proc.wait_ready()
+    await s.wait_ready()
     yield s
     s.proc.stop()
 
@@ -146,7 +160,7 @@ async def test_a_broken_file_is_rejected_with_every_problem_logged_and_the_old_r
 async def test_watch_reloads_when_the_file_changes(tmp_path: Path, slow_target: str) -> None:
     served = Served(tmp_path, slow_target, "--watch")
     try:
-        await served.proc.wait_ready()
+        await served.wait_ready()
         async with aiohttp.ClientSession() as http:
             assert await text_of(http, served.base + "/rule") == "one"
             served.write("three")
@@ -160,7 +174,7 @@ async def test_sigusr1_reopens_the_access_log_file_logrotate_moved(tmp_path: Pat
     log_file, rotated = tmp_path / "access.log", tmp_path / "access.log.1"
     served = Served(tmp_path, slow_target, "--access-log-file", str(log_file))
     try:
-        await served.proc.wait_ready()
+        await served.wait_ready()
         async with aiohttp.ClientSession() as http:
             await text_of(http, served.base + "/rule")
             await until(lambda: _has_lines(log_file, 1))
