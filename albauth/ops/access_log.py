@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Sequence
 
-__all__ = ["FIELDS", "AccessEntry", "format_alb", "format_json", "iso_time", "quoted", "redact_query"]
+__all__ = ["FIELDS", "AccessEntry", "fields_of", "format_json", "quoted", "redact_query"]
 
 FIELDS = (
     "type", "time", "elb", "client:port", "target:port", "request_processing_time", "target_processing_time",
@@ -64,39 +63,22 @@ def redact_query(url: str) -> str:
     return url
 
 
-class _SecondCache:
-    """Formatting a timestamp costs more than the rest of a line: the part up to the
-    second is formatted once per second."""
-
-    second = -1
-    prefix = ""
-
-
-_cache = _SecondCache()
-
-
-def iso_time(t: float) -> str:
-    """ALB's ISO 8601 time with microseconds: 2018-07-02T22:23:00.186641Z."""
-    second, micro = divmod(round(t * 1_000_000), 1_000_000)
-    if second != _cache.second:
-        _cache.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        _cache.second = second
-    return f"{_cache.prefix}.{micro:06d}Z"
-
-
 # One line's values in FIELDS order, already in ALB's text form (unquoted; `-` when missing).
 AccessEntry = Sequence[str]
-# The line as one format string: a single call per request (measured: bench/, README).
-_ALB_LINE = " ".join('"{}"' if name in QUOTED else "{}" for name in FIELDS)
+_TOKEN = re.compile(r'"([^"]*)"|([^ ]+)')
 
 
-def format_alb(entry: AccessEntry) -> str:
-    return _ALB_LINE.format(*entry)
+def fields_of(line: str) -> AccessEntry:
+    """An ALB line split into its field values (quotes removed): exact, since a quoted
+    field never holds a `"`."""
+    return [quoted_value or bare for quoted_value, bare in _TOKEN.findall(line)]
 
 
-def format_json(entry: AccessEntry) -> str:
+def format_json(line: str) -> str:
+    """The ALB line as one JSON object, keyed by ALB's field names, numbers as numbers,
+    `-` as null."""
     record: dict[str, str | int | float | None] = {}
-    for name, v in zip(FIELDS, entry, strict=True):
+    for name, v in zip(FIELDS, fields_of(line), strict=True):
         if v == "-":
             record[name] = None
         elif name in _NUMERIC:

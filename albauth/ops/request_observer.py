@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -18,7 +17,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from prometheus_client import Counter
 
-from albauth.ops.access_log import AccessEntry, format_alb, format_json, iso_time, quoted, redact_query
+from albauth.ops.access_line import ConnectionFacts, LineContext, alb_line
+from albauth.ops.access_log import format_json
 from albauth.ops.log_sink import LineSink
 from albauth.ops.metrics import Metrics
 from albauth.ops.request_record import ERROR_REASON, REDIRECT_URL, RequestRecord, record_of
@@ -35,9 +35,13 @@ class AccessLog:
     """The format (alb or json), the sink, the `elb` name every line carries."""
 
     def __init__(self, fmt: str, sink: LineSink, elb: str | None = None) -> None:
-        self.render: Callable[[AccessEntry], str] = format_json if fmt == "json" else format_alb
+        self.render: Callable[[str], str] = format_json if fmt == "json" else _as_is
         self.sink = sink
         self.elb = elb or default_elb_name()
+
+
+def _as_is(line: str) -> str:
+    return line
 
 
 def _code_class(status: int) -> str:
@@ -58,9 +62,10 @@ class ListenerObserver:
         self._elb = {c: m.labels(self.listener) for c, m in metrics.elb_codes.items()}
         self._groups: dict[str, _GroupMetrics] = {}
         self._scheme = "https" if https else "http"
-        self._kind = self._scheme  # ALB's `type`; ws/wss for a WebSocket connection
+        self._line = LineContext(access_log.elb if access_log else "", self._scheme, self.listener)
 
-    def finished(self, request: web.BaseRequest, response: web.StreamResponse, conn_id: Callable[[], str]) -> None:
+    def finished(self, request: web.BaseRequest, response: web.StreamResponse,
+                 conn: Callable[[web.BaseRequest], ConnectionFacts]) -> None:
         record = record_of(request)
         if record is None:  # refused before a listener handler ran (a malformed request)
             record = _UNHANDLED
@@ -82,8 +87,8 @@ class ListenerObserver:
         if record.target_connect_failed:
             self._target(group).connection_errors.inc()
         if self.access_log is not None:
-            line = self.access_log.render(self.entry(request, response, record, received, sent, conn_id()))
-            self.access_log.sink.write(line)
+            line = self.line(request, response, record, received, sent, conn(request))
+            self.access_log.sink.write(self.access_log.render(line))
 
     def _target(self, group: str) -> _GroupMetrics:
         found = self._groups.get(group)
@@ -91,37 +96,15 @@ class ListenerObserver:
             found = self._groups[group] = _GroupMetrics(self.metrics, self.listener, group)
         return found
 
-    def entry(self, request: web.BaseRequest, response: web.StreamResponse, record: RequestRecord,
-              received: int, sent: int, conn_id: str) -> AccessEntry:
-        now = time.time()
-        transport = request.transport
-        tls = transport.get_extra_info("ssl_object") if self.https and transport is not None else None
-        status = response.status
-        kind = self._kind if status != 101 else ("wss" if self.https else "ws")
-        target = record.target or "-"
-        target_status = str(record.target_status) if record.target_status else "-"
-        redirect = response.get(REDIRECT_URL)
-        assert self.access_log is not None
-        return (
-            kind, iso_time(now), self.access_log.elb, _client(request), target,
-            *_processing_times(record, time.perf_counter()),
-            str(status), target_status, str(received), str(sent),
-            quoted(self._request_line(request)), quoted(request.headers.get("User-Agent")),
-            tls.cipher()[0] if tls is not None else "-", tls.version() if tls is not None else "-",
-            record.target_group or "-", quoted(record.trace_id), "-", "-",
-            "-" if record.rule_priority is None else str(record.rule_priority),
-            iso_time(record.created if record is not _UNHANDLED else now), quoted(record.actions),
-            quoted(redact_query(redirect)) if redirect else "-", quoted(response.get(ERROR_REASON)),
-            target, target_status, "-", "-", conn_id,
-        )
-
-    def _request_line(self, request: web.BaseRequest) -> str:
-        host = request.headers.get("Host") or "-"
-        if host[-1:] != "]":  # not a bare IPv6 literal: drop the port, ALB writes the listener's
-            host = host.partition(":")[0] if host.count(":") == 1 else host
-        version = request.version
-        return (f"{request.method} {self._scheme}://{host}:{self.listener}{redact_query(request.raw_path)} "
-                f"HTTP/{version.major}.{version.minor}")
+    def line(self, request: web.BaseRequest, response: web.StreamResponse, record: RequestRecord,
+             received: int, sent: int, conn: ConnectionFacts) -> str:
+        headers = request.headers
+        return alb_line(self._line, conn, record, method=request.method, host=headers.get("Host"),
+                        path=request.raw_path, version=request.version, user_agent=headers.get("User-Agent"),
+                        status=response.status, received=received, sent=sent,
+                        redirect=response.get(REDIRECT_URL) if len(response) else None,
+                        error_reason=response.get(ERROR_REASON) if len(response) else None,
+                        handled=record is not _UNHANDLED)
 
 
 class _GroupMetrics:
@@ -141,23 +124,15 @@ class _GroupMetrics:
             self.response_time.observe(record.target_responded - record.target_sent)
 
 
-def _processing_times(record: RequestRecord, now: float) -> tuple[str, str, str]:
-    """ALB: each is -1 when the request could not be dispatched to a target (never
-    reached one, or the target did not answer); an answer albauth made itself (redirect,
-    fixed response, login) has its time as request_processing_time and 0 for the others."""
-    if record is _UNHANDLED or (record.target_sent is not None and record.target_responded is None):
-        return "-1", "-1", "-1"
-    if record.target_sent is None or record.target_responded is None:
-        return f"{now - record.started:.3f}", "0.000", "0.000"
-    return (f"{record.target_sent - record.started:.3f}", f"{record.target_responded - record.target_sent:.3f}",
-            f"{now - record.target_responded:.3f}")
-
-
-def _client(request: web.BaseRequest) -> str:
-    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
-    return f"{request.remote or '-'}:0"
+def connection_facts(request: web.BaseRequest) -> ConnectionFacts:
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else f"{request.remote or '-'}:0"
+    tls = transport.get_extra_info("ssl_object") if transport is not None else None
+    conn_id = f"TID_{os.urandom(8).hex()}"  # ALB's conn_trace_id: one per client connection
+    if tls is None:
+        return ConnectionFacts(client, conn_id)
+    return ConnectionFacts(client, conn_id, tls.cipher()[0], tls.version())
 
 
 def _received_bytes(request: web.BaseRequest) -> int:
@@ -171,17 +146,18 @@ def _received_bytes(request: web.BaseRequest) -> int:
 class ObserverHook(AbstractAccessLogger):
     """aiohttp's per-connection access-logger slot; `logger` is the listener's observer."""
 
-    __slots__ = ("_conn_id",)
+    __slots__ = ("_conn",)
 
     def __init__(self, logger: Any, log_format: str) -> None:
         super().__init__(logger, log_format)
-        self._conn_id = ""
+        self._conn: ConnectionFacts | None = None
 
-    def conn_id(self) -> str:
-        # ALB's conn_trace_id: one id per client connection, made when a line needs it.
-        if not self._conn_id:
-            self._conn_id = f"TID_{os.urandom(8).hex()}"
-        return self._conn_id
+    def conn(self, request: web.BaseRequest) -> ConnectionFacts:
+        # Looked up with the connection's first line, then kept: a keep-alive connection
+        # does not change its peer or its TLS session.
+        if self._conn is None:
+            self._conn = connection_facts(request)
+        return self._conn
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        cast(ListenerObserver, self.logger).finished(request, response, self.conn_id)
+        cast(ListenerObserver, self.logger).finished(request, response, self.conn)

@@ -3,6 +3,7 @@ regex reads, with ALB's values in ALB's fields, and no credential anywhere in an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 
 from albauth.clock import FakeClock
 from albauth.devidp import DevIdP
-from albauth.ops.access_log import FIELDS, iso_time, quoted, redact_query
+from albauth.ops.access_line import iso_time
+from albauth.ops.access_log import FIELDS, quoted, redact_query
 from tests.alb.conftest import CLIENT_SECRET, SECRET, Alb, StartAlb, TokenRecorder, Upstream
 from tests.ops.alb_log import parse, read_lines, split_fields
 
@@ -139,3 +141,23 @@ def test_credentials_in_a_query_are_redacted_and_other_parameters_kept() -> None
 def test_times_are_iso_8601_with_microseconds_in_utc() -> None:
     assert iso_time(1_530_570_180.186641) == "2018-07-02T22:23:00.186641Z"
     assert iso_time(1_530_570_181.5) == "2018-07-02T22:23:01.500000Z"
+
+
+async def test_a_websocket_connection_is_one_line_when_it_closes(start_alb: StartAlb, tmp_path: Path) -> None:
+    alb, log_file = await start_logged(start_alb, tmp_path)
+    await alb.browser.login()
+    cookie = "; ".join(f"{k}={v}" for k, v in alb.browser.cookies().items())
+    async with alb.browser.session.ws_connect(f"wss://127.0.0.1:{alb.port}/ws", ssl=False,
+                                              headers={"Host": "app.test", "Cookie": cookie}) as ws:
+        await ws.send_str("hello")
+        assert (await ws.receive_str()) == "hello"
+        assert len(flushed(alb, log_file)) == 3  # the login's lines: none for the open connection
+    for _ in range(100):
+        lines = flushed(alb, log_file)
+        if len(lines) == 4:
+            break
+        await asyncio.sleep(0.05)
+    line = split_fields(lines[-1])
+    assert (line["type"], line["elb_status_code"], line["target_status_code"]) == ("wss", "101", "101")
+    assert line["actions_executed"] == "authenticate,forward" and line["request"].startswith("GET https://app.test")
+    assert int(line["received_bytes"]) > 0
