@@ -52,8 +52,8 @@ def iso_time(t: float) -> str:
 
 
 def _clean(value: str) -> str:
-    """A header value as a quoted field: as it is unless it needs escaping."""
-    return value if value.isascii() and value.isprintable() and '"' not in value else quoted(value)
+    """A value for a quoted field: as it is unless it needs escaping."""
+    return value if value.isprintable() and value.isascii() and '"' not in value else quoted(value)
 
 
 class LineContext:
@@ -84,7 +84,12 @@ def alb_line(ctx: LineContext, conn: ConnectionFacts, record: RequestRecord, *, 
              path: str, version: tuple[int, int], user_agent: str | None, status: int, received: int, sent: int,
              redirect: str | None, error_reason: str | None, handled: bool) -> str:
     now = time.time()
-    day, micro = _date(now, _now_clock)
+    second = int(now)
+    clock = _now_clock
+    if second != clock.second:
+        clock.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        clock.second = second
+    day, micro = clock.text, int((now - second) * 1_000_000)
     created_day, created_micro = _date(record.created, _created_clock) if handled else (day, micro)
     kind = ctx.kind if status != 101 else ("wss" if ctx.scheme == "https" else "ws")
     target = record.target or "-"
