@@ -80,9 +80,10 @@ class ConnectionFacts:
         self.tls_protocol = tls_protocol
 
 
-def alb_line(ctx: LineContext, conn: ConnectionFacts, record: RequestRecord, *, method: str, host: str | None,
+def alb_line(ctx: LineContext, conn: ConnectionFacts, record: RequestRecord, method: str, host: str | None,
              path: str, version: tuple[int, int], user_agent: str | None, status: int, received: int, sent: int,
              redirect: str | None, error_reason: str | None, handled: bool) -> str:
+    """`handled`: a listener handler saw the request (else it was refused before, as malformed)."""
     now = time.time()
     second = int(now)
     clock = _now_clock
@@ -90,7 +91,13 @@ def alb_line(ctx: LineContext, conn: ConnectionFacts, record: RequestRecord, *, 
         clock.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         clock.second = second
     day, micro = clock.text, int((now - second) * 1_000_000)
-    created_day, created_micro = _date(record.created, _created_clock) if handled else (day, micro)
+    created = record.created
+    if not handled:
+        created_day, created_micro = day, micro
+    elif int(created) == second:  # the common case: received and answered within one second
+        created_day, created_micro = day, int((created - second) * 1_000_000)
+    else:
+        created_day, created_micro = _date(created, _created_clock)
     kind = ctx.kind if status != 101 else ("wss" if ctx.scheme == "https" else "ws")
     target = record.target or "-"
     target_status = str(record.target_status) if record.target_status else "-"
@@ -114,8 +121,11 @@ def alb_line(ctx: LineContext, conn: ConnectionFacts, record: RequestRecord, *, 
     return template % (
         kind, day, micro, ctx.elb, conn.client, target, *times,
         status, target_status, received, sent,
-        method, ctx.scheme, _clean(host), ctx.port, _clean(path), version[0], version[1],
-        _clean(user_agent) if user_agent else "-", conn.tls_cipher, conn.tls_protocol, record.target_group or "-",
+        method, ctx.scheme, _clean(host), ctx.port,
+        path if path.isascii() and path.isprintable() and '"' not in path else quoted(path), version[0], version[1],
+        (user_agent if user_agent.isascii() and user_agent.isprintable() and '"' not in user_agent
+         else quoted(user_agent)) if user_agent else "-",
+        conn.tls_cipher, conn.tls_protocol, record.target_group or "-",
         _clean(record.trace_id) if record.trace_id else "-",
         "-" if record.rule_priority is None else record.rule_priority, created_day, created_micro,
         record.actions or "-", quoted(redact_query(redirect)) if redirect else "-", error_reason or "-",

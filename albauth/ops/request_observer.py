@@ -99,12 +99,11 @@ class ListenerObserver:
     def line(self, request: web.BaseRequest, response: web.StreamResponse, record: RequestRecord,
              received: int, sent: int, conn: ConnectionFacts) -> str:
         headers = request.headers
-        return alb_line(self._line, conn, record, method=request.method, host=headers.get("Host"),
-                        path=request.raw_path, version=request.version, user_agent=headers.get("User-Agent"),
-                        status=response.status, received=received, sent=sent,
-                        redirect=response.get(REDIRECT_URL) if len(response) else None,
-                        error_reason=response.get(ERROR_REASON) if len(response) else None,
-                        handled=record is not _UNHANDLED)
+        noted = len(response) != 0  # most responses carry neither an error_reason nor a redirect
+        return alb_line(self._line, conn, record, request.method, headers.get("Host"), request.raw_path,
+                        request.version, headers.get("User-Agent"), response.status, received, sent,
+                        response.get(REDIRECT_URL) if noted else None,
+                        response.get(ERROR_REASON) if noted else None, record is not _UNHANDLED)
 
 
 class _GroupMetrics:
