@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the proxy (from --config FILE, else from ALBAUTH_* variables)")
     serve.add_argument("--config", "-c", metavar="FILE", help="YAML configuration file")
+    from albauth.ops.serve_options import add_serve_options
+
+    add_serve_options(serve)
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit (2 on errors)")
     check.add_argument("file", nargs="?", help="YAML file; without it, the ALBAUTH_* environment")
@@ -70,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "serve":
-        return _serve(args.config)
+        return _serve(args)
     if args.command == "dev":
         from albauth.devmode import run_dev
 
@@ -107,9 +110,12 @@ def _check_config(file: str | None) -> int:
     return 0
 
 
-def _serve(config: str | None) -> int:
+def _serve(args: argparse.Namespace) -> int:
+    from albauth.ops.serve_options import apply_serve_options
+
+    config = args.config
     try:
-        settings = load_settings(config)
+        settings = apply_serve_options(load_settings(config), args)
     except ConfigError as exc:
         for issue in exc.issues:
             print(f"albauth: {issue}", file=sys.stderr)
@@ -117,14 +123,19 @@ def _serve(config: str | None) -> int:
 
     async def serve(stop: asyncio.Event) -> None:
         from albauth.app import Runtime
+        from albauth.ops.reload import Operations
 
         runtime = Runtime(settings)
         await runtime.start()
         for url in runtime.urls:
             logging.getLogger("albauth").info("listening on %s", url)
+        operations = Operations(runtime, lambda: apply_serve_options(load_settings(config), args),
+                                watch=config if args.watch else None)
+        operations.start()
         try:
             await stop.wait()
         finally:
+            operations.close()
             logging.getLogger("albauth").info("shutting down: finishing in-flight requests")
             await runtime.stop()
 

@@ -20,6 +20,7 @@ from albauth.config.model import (
 from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, BearerValidator, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
 from albauth.forward_auth import ForwardAuth, is_forward_auth_path
+from albauth.ops.request_record import REDIRECT_URL, record_of
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder, upstream_request_headers
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
@@ -30,6 +31,8 @@ log = logging.getLogger("albauth.listener")
 CALLBACK_PATH = "/oauth2/idpresponse"
 MAX_HEADERS_BYTES = 64 * 1024  # ALB: all request headers together
 MAX_XFF_ADDRESSES = 30  # ALB answers 463 past this
+# ALB's access-log actions_executed names.
+_ACTION_NAMES = {ForwardAction: "forward", FixedResponseAction: "fixed-response", RedirectAction: "redirect"}
 
 
 class ListenerHandler:
@@ -98,9 +101,11 @@ class ListenerHandler:
         # Everything path-dependent below sees the normalized path (albauth.paths).
         if self._intercept_callback and target.decoded == CALLBACK_PATH:
             assert self.authenticator is not None
+            _note_authenticate(request)
             return await self.authenticator.callback(request, self.origin(request))
         if self._logout_paths and target.decoded in self._logout_paths:
             assert self.authenticator is not None
+            _note_authenticate(request)
             if target.path_qs is not None:  # the action looks the path up again
                 request = request.clone(rel_url=URL(target.path_qs, encoded=True))
             return await self.authenticator.logout(request, self.origin(request))
@@ -141,18 +146,26 @@ class ListenerHandler:
             refused = await self.bearer_validator.check(request, rule.jwt_validation)
             if refused is not None:
                 return refused
+        action = rule.action
+        record = record_of(request)
+        authenticates = rule.authenticate is not None and self.authenticator is not None
+        if record is not None:
+            record.note_rule(rule.priority, authenticates, _ACTION_NAMES[type(action)])
         if rule.authenticate is not None and self.authenticator is not None:
             origin = self.origin(request)
             outcome = await self.authenticator.check(request, rule.authenticate, origin)
             if isinstance(outcome, web.StreamResponse):
+                _note_authenticate(request)  # it answered: no terminal action ran
                 return outcome
             passed = outcome
         elif not self.settings.strip_oidc_headers_everywhere:
             passed = AuthPassed(tuple((k, v) for k, v in request.headers.items()
                                       if k.lower().startswith("x-amzn-oidc-")))
-        action = rule.action
         if isinstance(action, ForwardAction):
-            upstream = self.picker.pick(action)
+            group = self.picker.choose(action)
+            if record is not None:
+                record.target_group = group
+            upstream = self.picker.target(group)
             if upstream is None:
                 return alb_error_response(503)
             origin = origin or self.origin(request)
@@ -170,7 +183,7 @@ class ListenerHandler:
                                 content_type=action.content_type or "text/plain")
         else:
             resp = web.Response(status=action.status)
-            resp.headers["Location"] = self.redirect_location(request, action, target.path)
+            resp.headers["Location"] = resp[REDIRECT_URL] = self.redirect_location(request, action, target.path)
         resp.headers["Server"] = SERVER
         for cookie in passed.set_cookies:
             resp.headers.add("Set-Cookie", cookie)
@@ -196,6 +209,12 @@ class ListenerHandler:
         location = f"{scheme}://{fill(action.host)}:{fill(action.port)}{fill(action.path)}"
         query = fill(action.query)
         return f"{location}?{query}" if query else location
+
+
+def _note_authenticate(request: web.BaseRequest) -> None:
+    record = record_of(request)
+    if record is not None:
+        record.actions = "authenticate"
 
 
 def _nearest_proxy_value(request: web.BaseRequest, name: str) -> str | None:

@@ -17,11 +17,13 @@ from yarl import URL
 
 from albauth.config.model import ProxySettings
 from albauth.error_pages import alb_error_response
+from albauth.ops.request_record import record_of
 from albauth.upstream import (
     Connection,
     MalformedRequestHead,
     TargetOrigin,
     TargetTimeout,
+    TargetUnreachable,
     Tunnel,
     UpstreamClient,
     UpstreamError,
@@ -179,6 +181,9 @@ class Forwarder:
         origin = self.upstream.pool.origin(target)
         if path_qs is None:
             path_qs = request.raw_path
+        record = record_of(request)
+        if record is not None:  # the access log's target, trace id and timings
+            record.note_target(f"{origin.host}:{origin.port}", headers.get("X-Amzn-Trace-Id"))
         if is_websocket_upgrade(request):
             return await self._websocket(request, origin, path_qs, headers, response_headers)
         body = request.content if request.body_exists else None
@@ -195,10 +200,14 @@ class Forwarder:
             return alb_error_response(504)
         except UpstreamError as exc:
             log.warning("target %s failed: %s: %s", target, exc.__class__.__name__, exc)
+            if record is not None and isinstance(exc, TargetUnreachable):
+                record.target_connect_failed = True
             return alb_error_response(502)
         except MalformedRequestHead:
             return alb_error_response(400)
         status, length = upstream.status, upstream.content_length
+        if record is not None:
+            record.note_target_response(status)
         no_body = request.method == "HEAD" or status in (204, 304)
         if no_body or (length is not None and length <= _SMALL_BODY):
             return await self._relay_whole(upstream, response_headers, no_body)
@@ -263,6 +272,9 @@ class Forwarder:
         tunnel = await self._open_tunnel(origin, path_qs, headers)
         if isinstance(tunnel, web.StreamResponse):
             return tunnel
+        record = record_of(request)
+        if record is not None:
+            record.note_target_response(tunnel.status)
         if tunnel.status != 101:
             # The target refused the upgrade: as before, ALB's page (its status when an error).
             tunnel.close()

@@ -8,7 +8,7 @@ import logging
 import re
 import resource
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from aiohttp import web
@@ -18,9 +18,10 @@ from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE, RequestPayloadError
 
 from albauth.config.model import Listener
 from albauth.error_pages import alb_error_response
+from albauth.ops.request_record import RECORD, RequestRecord
 
-__all__ = ["SERVER_LIMITS", "AlbServer", "bound_port", "display_host", "install_uvloop", "raise_open_files_limit",
-           "ssl_context"]
+__all__ = ["SERVER_LIMITS", "AlbServer", "HandlerSlot", "bound_port", "display_host", "install_uvloop",
+           "raise_open_files_limit", "ssl_context"]
 
 log = logging.getLogger("albauth")
 
@@ -88,6 +89,8 @@ class _AlbRequestHandler(web.RequestHandler):
             cast(asyncio.Transport, transport).abort()
             self._manager = None  # never registered: connection_lost has nothing to undo
             return
+        if isinstance(manager, AlbServer):
+            manager.accepted += 1  # ALB's NewConnectionCount
         super().connection_made(transport)
 
     def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
@@ -104,11 +107,27 @@ class _AlbRequestHandler(web.RequestHandler):
         return resp
 
 
+class HandlerSlot:
+    """A listener's request handler, replaceable while serving: a reload swaps `handler`,
+    and a request in flight finishes with the one it started with. Each request gets the
+    record its access-log line and metrics are made from."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        request[RECORD] = RequestRecord()
+        return await self.handler(request)
+
+
 class AlbServer(web.Server):
     def __init__(self, handler: Any, *, max_connections: int, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.max_connections = max_connections
         self.refused = 0
+        self.accepted = 0
 
     def __call__(self) -> web.RequestHandler:
         return _AlbRequestHandler(self, loop=self._loop, **self._kwargs)

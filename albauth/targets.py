@@ -22,11 +22,18 @@ class TargetPicker:
                         if g.targets}
 
     def pick(self, action: ForwardAction) -> URL | None:
+        return self.target(self.choose(action))
+
+    @staticmethod
+    def choose(action: ForwardAction) -> str:
+        """The target group (its name) this request goes to."""
         groups = action.target_groups
         if len(groups) == 1:
-            name = groups[0].name
-        else:
-            name = random.choices([g.name for g in groups], weights=[g.weight for g in groups])[0]
+            return groups[0].name
+        return random.choices([g.name for g in groups], weights=[g.weight for g in groups])[0]
+
+    def target(self, name: str) -> URL | None:
+        """The group's next target, round robin; None for a group without targets."""
         cycle = self._cycles.get(name)
         if cycle is None:
             if name.startswith(("http://", "https://")):

@@ -178,11 +178,14 @@ class AuthenticateAction:
                 session, lambda s: self._refresh(s, bound),
                 reload=lambda: self.store.load(cookies, name, bound.binding),
                 persist=lambda s: self.store.save(s, name, cookies, policy, now))
+            self.metrics.refreshes.labels("success").inc()
             return outcome.session, list(outcome.set_cookies)
         except (IdPError, SessionInvalid) as exc:
+            self.metrics.refreshes.labels("provider_refused").inc()
             log.info("refresh failed (%s): back to the provider", getattr(exc, "error_reason", exc))
             return None
         except SessionStoreError as exc:  # the store (lock, reload, save) failed: fail closed
+            self.metrics.refreshes.labels("store_error").inc()
             return self.responder.store_failed(exc, "refresh")
 
     async def _refresh(self, session: Session, bound: BoundAction) -> Session:

@@ -102,6 +102,12 @@ class OidcClient:
 
     # -- discovery -----------------------------------------------------------------
 
+    @property
+    def metadata_loaded(self) -> bool:
+        """The endpoints are known for good: configured, or read from discovery once.
+        False while a discovery this client uses has not succeeded yet (readiness)."""
+        return self._metadata is not None
+
     async def metadata(self) -> ProviderMetadata:
         """The provider's endpoints. Discovery failures raise DiscoveryError (500,
         AuthUnhandledException, ELBAuthError) when a required endpoint is missing and

@@ -11,6 +11,7 @@ from albauth.auth.errors import store_failure
 from albauth.error_pages import AlbError, alb_error_response
 from albauth.ops.log_throttle import LogThrottle
 from albauth.ops.metrics import Metrics
+from albauth.ops.request_record import note_error_reason
 from albauth.session.errors import SessionStoreError
 
 __all__ = ["ErrorResponder"]
@@ -33,7 +34,9 @@ class ErrorResponder:
         if error_reason:
             self.metrics.error_reasons.labels(error_reason).inc()
             log.info("authentication answered %d error_reason=%s", status, error_reason)
-        return alb_error_response(status, error_reason=error_reason, expose_reason=self.expose_error_reason)
+        resp = alb_error_response(status, error_reason=error_reason, expose_reason=self.expose_error_reason)
+        note_error_reason(resp, error_reason)  # the access log's error_reason
+        return resp
 
     def error_from(self, exc: AlbError) -> web.Response:
         return self.error_response(exc.status, exc.error_reason, exc.metric)

@@ -19,7 +19,8 @@ from albauth.auth.state import StateCodec
 from albauth.clock import Clock
 from albauth.config.model import AuthenticateConfig, SessionSettings, Settings, SigningSettings
 from albauth.ops.metrics import Metrics
-from albauth.session.factory import build_store
+from albauth.ops.timed_store import TimedStore
+from albauth.session.factory import BuiltStore, build_store
 from albauth.session.model import binding_for
 from albauth.session.redis_store import RedisSessionStore
 from albauth.session.sealing import Sealer, generate_secret
@@ -27,7 +28,8 @@ from albauth.signing.albjwt import AlbJwtSigner, default_signer_arn
 from albauth.signing.keyring import KeyRing
 from albauth.signing.shared_keys import SharedKeyRing, key_sealer
 
-__all__ = ["Authentication", "build_authentication", "refresh_coordinator", "session_secrets", "signer_arn"]
+__all__ = ["Authentication", "SessionBackend", "build_authentication", "refresh_coordinator", "session_backend",
+           "session_secrets", "signer_arn"]
 
 log = logging.getLogger("albauth.auth")
 
@@ -35,10 +37,23 @@ Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class SessionBackend:
+    """The session store and the secrets sessions and login states are sealed with. A
+    reload keeps it while `albauth.session` is unchanged, so sessions and logins under way
+    survive the reload (a memory store keeps its sessions, a random secret stays)."""
+
+    settings: SessionSettings
+    secrets: tuple[str, ...]
+    built: BuiltStore
+
+
+@dataclass(frozen=True)
 class Authentication:
     action: AuthenticateAction
     keys: KeyRing | SharedKeyRing  # what the admin listener's key endpoint serves
-    closers: tuple[Closer, ...]
+    closers: tuple[Closer, ...]  # the store's close among them only when it was built here
+    backend: SessionBackend
+    clients: tuple[OidcClient, ...]  # one per binding (readiness checks their discovery)
 
 
 def session_secrets(settings: SessionSettings) -> tuple[str, ...]:
@@ -63,10 +78,19 @@ def refresh_coordinator(redis: RedisSessionStore | None, configs: list[Authentic
     return RedisRefresh(redis, wait=2 * timeout + 2.0)
 
 
-def build_authentication(settings: Settings, clock: Clock, metrics: Metrics) -> Authentication:
-    """Must run inside the event loop: it opens the provider's HTTP client pool."""
-    secrets = session_secrets(settings.session)
-    built = build_store(settings.session, secrets, clock)
+def session_backend(settings: SessionSettings, clock: Clock, metrics: Metrics) -> SessionBackend:
+    secrets = session_secrets(settings)
+    built = build_store(settings, secrets, clock)
+    return SessionBackend(settings, secrets, BuiltStore(TimedStore(built.store, metrics), built.redis))
+
+
+def build_authentication(settings: Settings, clock: Clock, metrics: Metrics,
+                         backend: SessionBackend | None = None) -> Authentication:
+    """Must run inside the event loop: it opens the provider's HTTP client pool. With
+    `backend`, its store is used (and left open by the closers)."""
+    owns_store = backend is None
+    backend = backend or session_backend(settings.session, clock, metrics)
+    secrets, built = backend.secrets, backend.built
     configs = [r.authenticate for lst in settings.listeners for r in lst.rules if r.authenticate is not None]
     closers: list[Closer] = []
     keys, headers, awaited = _signing(settings.signing, built.redis, secrets, clock, closers)
@@ -84,8 +108,10 @@ def build_authentication(settings: Settings, clock: Clock, metrics: Metrics) -> 
                                 expose_error_reason=settings.proxy.expose_error_reason)
     for cfg in configs:
         action.register(cfg)
-    closers += [refresher.close, idp_http.close, built.store.close]
-    return Authentication(action, keys, tuple(closers))
+    closers += [refresher.close, idp_http.close]
+    if owns_store:
+        closers.append(built.store.close)
+    return Authentication(action, keys, tuple(closers), backend, tuple(clients.values()))
 
 
 def _signing(settings: SigningSettings, redis: RedisSessionStore | None, secrets: tuple[str, ...],

@@ -31,6 +31,7 @@ from albauth.config.listeners import parse_listener
 from albauth.config.model import Settings
 from albauth.config.settings import (
     log_level,
+    parse_access_log,
     parse_forward_auth,
     parse_listen_backlog,
     parse_max_connections,
@@ -42,7 +43,7 @@ from albauth.config.settings import (
 from albauth.config.substitute import substitute
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
-_ALBAUTH_KEYS = frozenset({"admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
+_ALBAUTH_KEYS = frozenset({"access_log", "admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
                            "listen_backlog", "max_connections", "forward_auth"})
 
 
@@ -113,6 +114,7 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
         source=c.file,
         listen_backlog=parse_listen_backlog(c, own.get("listen_backlog", 4096), "albauth.listen_backlog"),
         max_connections=parse_max_connections(c, own.get("max_connections", 10000), "albauth.max_connections"),
+        access_log=parse_access_log(c, own.get("access_log"), "albauth.access_log"),
     )
 
 

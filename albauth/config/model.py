@@ -252,6 +252,15 @@ class ForwardAuthSettings:
 
 
 @dataclass(frozen=True)
+class AccessLogSettings:
+    """ALB's access log (albauth.ops.access_log); off by default, as on ALB."""
+
+    format: Literal["alb", "json", "off"] = "off"
+    file: str | None = None  # None: stdout
+    elb: str | None = None  # the `elb` field (app/<name>/<id>); None: app/albauth/<id of this host>
+
+
+@dataclass(frozen=True)
 class Settings:
     listeners: tuple[Listener, ...]
     target_groups: dict[str, TargetGroup] = field(default_factory=dict)
@@ -264,3 +273,4 @@ class Settings:
     source: str = "environment"  # the file the settings came from
     listen_backlog: int = 4096  # each listening socket's accept queue (1-65535)
     max_connections: int = 10000  # open client connections per process; past it new ones are closed early
+    access_log: AccessLogSettings = AccessLogSettings()

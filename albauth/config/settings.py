@@ -10,6 +10,7 @@ from typing import Any
 from albauth.config.checker import Checker
 from albauth.config.model import (
     MIN_SECRET_LENGTH,
+    AccessLogSettings,
     ForwardAuthSettings,
     ProxySettings,
     SessionSettings,
@@ -24,6 +25,19 @@ def log_level(c: Checker, value: Any, path: str) -> str:
         c.issue(path, "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return "INFO"
     return level
+
+
+def parse_access_log(c: Checker, raw: Any, p: str) -> AccessLogSettings:
+    if raw in (None, "off", False):
+        return AccessLogSettings()
+    if not c.mapping(raw, p, known=frozenset({"format", "file", "elb"})):
+        return AccessLogSettings()
+    fmt = str(raw.get("format", "alb"))
+    if fmt not in ("alb", "json", "off"):
+        c.issue(f"{p}.format", "must be alb, json or off")
+        fmt = "off"
+    return AccessLogSettings(format=fmt,  # type: ignore[arg-type]  # checked just above
+                             file=c.string(raw.get("file"), f"{p}.file"), elb=c.string(raw.get("elb"), f"{p}.elb"))
 
 
 def parse_target_groups(c: Checker, raw: Any) -> dict[str, TargetGroup]:

@@ -245,8 +245,8 @@ async def test_callback_refuses(case: Case, provider: FakeProvider, rp: Rp,
     login = await start_login(rp)
     case.hostile(provider, login.oidc_nonce)
     before = await rp.metric("albauth_auth_error_reason_total", error_reason=case.error_reason)
-    counter = {"ELBAuthFailure": "albauth_elbauth_failure_total",
-               "ELBAuthError": "albauth_elbauth_error_total"}[case.metric]
+    counter = {"ELBAuthFailure": "albauth_elb_auth_failure_total",
+               "ELBAuthError": "albauth_elb_auth_error_total"}[case.metric]
     before_counter = await rp.metric(counter)
 
     status, cookies = await rp.callback(login.state, login.browser_nonce)
@@ -258,7 +258,7 @@ async def test_callback_refuses(case: Case, provider: FakeProvider, rp: Rp,
     assert await rp.metric("albauth_auth_error_reason_total",
                            error_reason=case.error_reason) == before + 1
     assert await rp.metric(counter) == before_counter + 1
-    assert await rp.metric("albauth_elbauth_success_total") == 0
+    assert await rp.metric("albauth_elb_auth_success_total") == 0
 
 
 async def test_valid_login_sets_a_session(provider: FakeProvider, rp: Rp) -> None:
@@ -268,7 +268,7 @@ async def test_valid_login_sets_a_session(provider: FakeProvider, rp: Rp) -> Non
     status, cookies = await rp.callback(login.state, login.browser_nonce)
     assert status == 302
     assert [name for name in cookies if name.startswith(SESSION_COOKIE)]
-    assert await rp.metric("albauth_elbauth_success_total") == 1
+    assert await rp.metric("albauth_elb_auth_success_total") == 1
 
 
 async def test_rotated_kid_in_the_refetched_jwks_is_accepted(provider: FakeProvider, rp: Rp) -> None:
@@ -304,4 +304,4 @@ async def test_refresh_with_userinfo_for_another_sub_goes_back_to_login(
     assert not [name for name in set_cookies if name.startswith(SESSION_COOKIE)]
     assert provider.count("token") == 2  # the refresh did happen
     assert "userinfo sub does not match" in caplog.text
-    assert await rp.metric("albauth_elbauth_refresh_token_success_total") == 0
+    assert await rp.metric("albauth_elb_auth_refresh_token_success_total") == 0
