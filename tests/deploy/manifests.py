@@ -4,6 +4,8 @@ embedded kustomize when kubectl is installed."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -42,6 +44,11 @@ def kustomize(directory: Path) -> list[Manifest]:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl (with its embedded kustomize) is not installed: overlays are checked file by file only")
+    return copy.deepcopy(_rendered(kubectl, directory))
+
+
+@functools.cache
+def _rendered(kubectl: str, directory: Path) -> list[Manifest]:
     result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return documents(result.stdout)
