@@ -2,7 +2,8 @@
 
     python -m tests.deploy.image_smoke IMAGE
 
-`albauth serve` from environment variables only, with a read-only root filesystem and the
+`albauth serve` from environment variables only, with a read-only root filesystem (not even a
+tmpfs on /tmp, as in the Kubernetes manifests) and the
 signing key from a mounted secret, logs a user in at the built-in provider (run on the host)
 and proxies to an upstream on the host, which gets x-amzn-oidc-data signed with the mounted
 key; the image's HEALTHCHECK passes; it runs as a non-root uid, with uvloop and without pip; SIGTERM stops it
@@ -145,7 +146,8 @@ def check_serve(image: str, root: Path) -> None:
                "ALBAUTH_OIDC_ISSUER": issuer, "ALBAUTH_OIDC_CLIENT_ID": "albauth-dev",
                "ALBAUTH_OIDC_CLIENT_SECRET": "albauth-dev-secret"}
         box = Container.run(image, f"albauth-smoke-serve-{os.getpid()}", ["serve"], env=env,
-                            options=["--read-only", "--volume", f"{secret_dir}:/run/secrets/albauth:ro"])
+                            options=["--read-only", "--read-only-tmpfs=false",
+                                     "--volume", f"{secret_dir}:/run/secrets/albauth:ro"])
         try:
             box.wait_for(f"http://127.0.0.1:{admin}/healthz")
             browser = Browser()
