@@ -2,13 +2,13 @@
 
     python -m tests.deploy.image_smoke IMAGE
 
-`albauth serve` from environment variables only, with a read-only root filesystem (not even a
-tmpfs on /tmp, as in the Kubernetes manifests) and the
-signing key from a mounted secret, logs a user in at the built-in provider (run on the host)
-and proxies to an upstream on the host, which gets x-amzn-oidc-data signed with the mounted
-key; the image's HEALTHCHECK passes; it runs as a non-root uid, with uvloop and without pip; SIGTERM stops it
-cleanly after the request in flight is answered; `albauth dev` in the image logs a user in;
-the compose demo's services start their parts (compose_smoke)."""
+`albauth serve` from environment variables only, with a read-only root filesystem (not even
+a tmpfs on /tmp, as in the Kubernetes manifests) and the signing key from a mounted secret,
+logs a user in at the built-in provider (run on the host) and proxies to an upstream on the
+host, which gets x-amzn-oidc-data signed with the mounted key; the image's HEALTHCHECK
+passes; it runs as a non-root uid, with uvloop and without pip; SIGTERM stops it cleanly
+after the request in flight is answered; `albauth dev` in the image logs a user in; the
+compose demo's services start their parts (compose_smoke)."""
 
 from __future__ import annotations
 
