@@ -30,8 +30,9 @@ class Runtime:
     """Everything one albauth process runs; tests build one and start it on loopback.
     Build it inside the running event loop (it opens HTTP client pools)."""
 
-    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock = system_clock, *, reuse_port: bool = False) -> None:
         self.settings = settings
+        self.reuse_port = reuse_port  # worker processes share the listener ports (albauth.workers)
         self.clock = clock
         self.metrics = Metrics()
         self.forwarder = Forwarder(settings.proxy)
@@ -66,7 +67,7 @@ class Runtime:
         runner = web.ServerRunner(server, shutdown_timeout=30)
         await runner.setup()
         site = web.TCPSite(runner, lst.address, lst.port, ssl_context=ssl_context(lst), reuse_address=True,
-                           backlog=self.settings.listen_backlog)
+                           reuse_port=self.reuse_port or None, backlog=self.settings.listen_backlog)
         await site.start()
         self._runners.append(runner)
         self._servers.append(server)
@@ -81,6 +82,10 @@ class Runtime:
         await site.start()
         self._runners.append(runner)
         self.urls.append(f"http://{display_host(host)}:{bound_port(site, port)}")
+
+    @property
+    def requests_served(self) -> int:
+        return sum(s.requests_count for s in self._servers)
 
     @property
     def refused_connections(self) -> int:

@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the proxy (from --config FILE, else from ALBAUTH_* variables)")
     serve.add_argument("--config", "-c", metavar="FILE", help="YAML configuration file")
+    serve.add_argument("--workers", default="1", metavar="N",
+                       help="worker processes sharing the listener ports (default 1; 'auto' = CPU count)")
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit (2 on errors)")
     check.add_argument("file", nargs="?", help="YAML file; without it, the ALBAUTH_* environment")
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "serve":
-        return _serve(args.config)
+        return _serve(args.config, args.workers)
     if args.command == "dev":
         from albauth.devmode import run_dev
 
@@ -113,19 +115,33 @@ def _check_config(file: str | None) -> int:
     return 0
 
 
-def _serve(config: str | None) -> int:
+def _serve(config: str | None, workers: str = "1") -> int:
+    from albauth.workers import announce_worker, parse_workers, refusal, run_workers, worker_settings
+
     try:
         settings = load_settings(config)
+        count = parse_workers(workers)
     except ConfigError as exc:
         for issue in exc.issues:
             print(f"albauth: {issue}", file=sys.stderr)
         return EXIT_CONFIG
+    except ValueError as exc:
+        print(f"albauth: --workers: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if (refused := refusal(settings, count)) is not None:
+        print(f"albauth: {refused}", file=sys.stderr)
+        return EXIT_CONFIG
+    if count > 1:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return run_workers(["serve", *(["--config", config] if config else [])], settings, count)
+    settings, in_worker = worker_settings(settings)
 
     async def serve(stop: asyncio.Event) -> None:
         from albauth.app import Runtime
 
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, reuse_port=in_worker)
         await runtime.start()
+        announce_worker(runtime)
         for url in runtime.urls:
             logging.getLogger("albauth").info("listening on %s", url)
         try:
