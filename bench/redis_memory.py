@@ -50,7 +50,7 @@ def session(i: int, token_bytes: int, now: float, lifetime: float) -> Session:
 async def fill(url: str, count: int, token_bytes: int, lifetime: float) -> float:
     store = RedisSessionStore.from_url(url, sealer=Sealer((SECRET,), "albauth session"), key_prefix="albauth:")
     policy, now, started = CookiePolicy(), time.time(), time.monotonic()
-    batch = 32
+    batch = 48
     for first in range(0, count, batch):
         await asyncio.gather(*(store.save(session(i, token_bytes, now, lifetime), "AWSELBAuthSessionCookie",
                                           {}, policy, now) for i in range(first, min(count, first + batch))))
@@ -62,8 +62,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=100_000)
     ap.add_argument("--token-bytes", type=int, default=1200)
-    ap.add_argument("--lifetime", type=float, default=120.0,
-                    help="SessionTimeout of the sessions (s): the script waits for them to end")
+    ap.add_argument("--ending", type=int, default=1000,
+                    help="then this many sessions with a 3 s SessionTimeout: what is left once they ended")
     args = ap.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,7 +82,7 @@ def main() -> None:
                 time.sleep(0.05)
         before = int(direct.info("memory")["used_memory"])
         url = f"redis://127.0.0.1:{port}/0?socket_timeout=10"
-        took = asyncio.run(fill(url, args.sessions, args.token_bytes, args.lifetime))
+        took = asyncio.run(fill(url, args.sessions, args.token_bytes, 86400.0))
         after = int(direct.info("memory")["used_memory"])
         keys = direct.dbsize()
         per = (after - before) / args.sessions
@@ -91,8 +91,11 @@ def main() -> None:
         print(f"keys: {keys} ({keys / args.sessions:.1f} per session)")
         print(f"used_memory: {before / 2**20:.1f} MiB empty, {after / 2**20:.1f} MiB with the sessions")
         print(f"bytes per live session: {per:.0f}; for 100,000 sessions: {per * 100_000 / 2**20:.0f} MiB")
-        time.sleep(max(0.0, args.lifetime - took) + 2)
-        print(f"after SessionTimeout ({args.lifetime:g} s): {direct.dbsize()} keys, "
+        direct.flushall()
+        asyncio.run(fill(url, args.ending, args.token_bytes, 3.0))
+        filled = direct.dbsize()
+        time.sleep(4.0)
+        print(f"{args.ending} sessions with SessionTimeout 3 s: {filled} keys, 4 s later {direct.dbsize()} keys, "
               f"used_memory {int(direct.info('memory')['used_memory']) / 2**20:.1f} MiB")
         direct.close()
     finally:

@@ -56,7 +56,7 @@ from albauth.session.redis_connect import (
 from albauth.session.redis_index import RedisIndex, RedisKeys, SessionRecord
 from albauth.session.redis_value import open_value, seal_value
 from albauth.session.sealing import Sealer
-from albauth.session.ticket import Ticket, open_ticket, seal_ticket
+from albauth.session.ticket import OpenedTickets, Ticket, seal_ticket
 
 __all__ = ["DEFAULT_EXPIRED_GRACE", "RedisSessionStore", "SessionRecord", "SessionStoreUnavailable"]
 
@@ -122,6 +122,7 @@ class RedisSessionStore:
         self._pool: _Pool | None = None
         self._tickets: LRUCache[str, Ticket] = LRUCache(_TICKET_CACHE_SIZE)
         self._opened: LRUCache[tuple[bytes, bytes], Session] = LRUCache(_OPENED_CACHE_SIZE)
+        self._opened_tickets = OpenedTickets(sealer)
 
     @classmethod
     def from_url(cls, url: str, *, sealer: Sealer, clock: Clock = system_clock,
@@ -140,7 +141,7 @@ class RedisSessionStore:
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
-        ticket = open_ticket(self._sealer, cookies, cookie_name, binding)
+        ticket = self._opened_tickets.open(cookies, cookie_name, binding)
         if ticket is None:
             return None
         key = self.keys.session(ticket.sid)
@@ -267,6 +268,7 @@ class RedisSessionStore:
         pool, self._pool = self._pool, None
         self._tickets.clear()
         self._opened.clear()
+        self._opened_tickets.clear()
         for close in pool.closers if pool is not None else ():
             try:
                 await close()
