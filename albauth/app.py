@@ -85,7 +85,8 @@ class Runtime:
     Build it inside the running event loop (it opens HTTP client pools)."""
 
     def __init__(self, settings: Settings, clock: Clock = system_clock,
-                 access_log: AccessLog | None = None) -> None:
+                 access_log: AccessLog | None = None, *, reuse_port: bool = False) -> None:
+        self.reuse_port = reuse_port  # worker processes share the listener ports (albauth.workers)
         self.clock = clock
         self.metrics = Metrics()
         self.forwarder = Forwarder(settings.proxy)
@@ -163,7 +164,7 @@ class Runtime:
         runner = web.ServerRunner(server, shutdown_timeout=30)
         await runner.setup()
         site = web.TCPSite(runner, lst.address, lst.port, ssl_context=ssl_context(lst), reuse_address=True,
-                           backlog=self.settings.listen_backlog)
+                           reuse_port=self.reuse_port or None, backlog=self.settings.listen_backlog)
         await site.start()
         self._runners.append(runner)
         self._servers.append(server)
@@ -229,6 +230,10 @@ class Runtime:
         """SIGUSR1: logrotate moved the access log away."""
         if self.access_log is not None:
             self.access_log.sink.reopen()
+
+    @property
+    def requests_served(self) -> int:
+        return sum(s.requests_count for s in self._servers)
 
     @property
     def refused_connections(self) -> int:

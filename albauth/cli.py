@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     from albauth.ops.serve_options import add_serve_options
 
     add_serve_options(serve)
+    serve.add_argument("--workers", default="1", metavar="N",
+                       help="worker processes sharing the listener ports (default 1; 'auto' = CPU count)")
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit (2 on errors)")
     check.add_argument("file", nargs="?", help="YAML file; without it, the ALBAUTH_* environment")
@@ -111,22 +113,35 @@ def _check_config(file: str | None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from albauth.ops.serve_options import apply_serve_options
+    from albauth.ops.serve_options import apply_serve_options, serve_option_argv
+    from albauth.workers import announce_worker, parse_workers, refusal, run_workers, worker_settings
 
     config = args.config
     try:
         settings = apply_serve_options(load_settings(config), args)
+        count = parse_workers(args.workers)
     except ConfigError as exc:
         for issue in exc.issues:
             print(f"albauth: {issue}", file=sys.stderr)
         return EXIT_CONFIG
+    except ValueError as exc:
+        print(f"albauth: --workers: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if (refused := refusal(settings, count)) is not None:
+        print(f"albauth: {refused}", file=sys.stderr)
+        return EXIT_CONFIG
+    if count > 1:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return run_workers(["serve", *serve_option_argv(args)], settings, count)
+    settings, in_worker = worker_settings(settings)
 
     async def serve(stop: asyncio.Event) -> None:
         from albauth.app import Runtime
         from albauth.ops.reload import Operations
 
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, reuse_port=in_worker)
         await runtime.start()
+        announce_worker(runtime)
         for url in runtime.urls:
             logging.getLogger("albauth").info("listening on %s", url)
         operations = Operations(runtime, lambda: apply_serve_options(load_settings(config), args),

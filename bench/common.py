@@ -28,8 +28,13 @@ SCENARIOS: list[tuple[str, str]] = [
     ("auth-cookie", "albauth + session, cookie store"),
     ("auth-memory", "albauth + session, memory store"),
     ("auth-redis", "albauth + session, redis store"),
+    ("auth-cookie-w2", "albauth + session, cookie store, --workers 2"),
+    ("auth-redis-w2", "albauth + session, redis store, --workers 2"),
+    ("peer-cookie", "Apache + mod_auth_openidc, client-cookie sessions"),
+    ("peer-redis", "Apache + mod_auth_openidc, Redis sessions"),
 ]
-ALBAUTH_KEYS = ("albauth", "auth-cookie", "auth-memory", "auth-redis")
+ALBAUTH_KEYS = ("albauth", "auth-cookie", "auth-memory", "auth-redis", "auth-cookie-w2", "auth-redis-w2")
+PEER_KEYS = ("peer-cookie", "peer-redis")
 BASELINE = "nginx"
 
 

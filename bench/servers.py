@@ -17,6 +17,7 @@ from common import (
     BENCH,
     CLIENT_ID,
     CLIENT_SECRET,
+    PEER_KEYS,
     PY,
     REPO,
     SCENARIOS,
@@ -27,6 +28,7 @@ from common import (
 )
 from http_login import check_ok, login
 from measure import Scenario
+from peer import available, peer_login, start_apache
 
 NGINX_COMMON = """
 worker_processes 1;
@@ -150,7 +152,7 @@ def setup(args: argparse.Namespace, wanted: set[str], variants: list[Variant], w
     """Start every server the wanted scenarios need; the scenarios in round order (the
     scenario list order, each variant right after the tree's own)."""
     upstream, out = _start_reference_servers(args, wanted, workdir, procs)
-    selected = [k for k in ALBAUTH_KEYS if k in wanted]
+    selected = [k for k in (*ALBAUTH_KEYS, *PEER_KEYS) if k in wanted]
     if selected:
         out += _start_albauths(args, selected, upstream, variants, workdir, procs)
     order = {k: i for i, (k, _) in enumerate(SCENARIOS)}
@@ -209,7 +211,7 @@ def _start_redis(side: str | None, workdir: Path, procs: Processes) -> str | Non
 def _auth_env(key: str, idp: str, redis_url: str | None, workdir: Path) -> dict[str, str]:
     if not key.startswith("auth-"):
         return {}
-    store = key.removeprefix("auth-")
+    store = key.removeprefix("auth-").removesuffix("-w2")
     return {
         "ALBAUTH_OIDC_ISSUER": idp,
         "ALBAUTH_OIDC_CLIENT_ID": CLIENT_ID,
@@ -228,22 +230,42 @@ def _start_albauths(args: argparse.Namespace, selected: list[str], upstream: str
     srcs = {"": snapshot_albauth(workdir, "base", None)}
     srcs.update((v.name, snapshot_albauth(workdir, v.name, v)) for v in variants)
     idp = redis_url = ""
-    if any(k.startswith("auth-") for k in selected):
+    if any(k.startswith(("auth-", "peer-")) for k in selected):
         idp = _start_idp(srcs[""], args.side_cpu, procs)
-    if "auth-redis" in selected:
+    if any(k.startswith("peer-") for k in selected) and (why := available()):
+        print(f"skipping the peer: {why}", file=sys.stderr)
+        selected = [k for k in selected if not k.startswith("peer-")]
+    if any("redis" in k for k in selected):
         redis_url = _start_redis(args.side_cpu, workdir, procs) or ""
         if not redis_url:
-            selected = [k for k in selected if k != "auth-redis"]
-    out = []
+            selected = [k for k in selected if "redis" not in k]
+    out = _start_peers([k for k in selected if k.startswith("peer-")], args, upstream, idp, redis_url, workdir,
+                       procs)
+    selected = [k for k in selected if not k.startswith("peer-")]
     for variant, src in srcs.items():
         for key in selected:
             port = free_port()
             name = f"{key}{'-' + variant if variant else ''}"
-            proc = procs.start(name, [PY, "-m", "albauth", "serve"], cpu=args.proxy_cpu,
+            workers = ["--workers", "2"] if key.endswith("-w2") else []
+            proc = procs.start(name, [PY, "-m", "albauth", "serve", *workers], cpu=args.proxy_cpu,
                                env=albauth_env(src, port, upstream, _auth_env(key, idp, redis_url, workdir)))
             wait_port(port, proc, name, procs)
             url = f"http://127.0.0.1:{port}"
             cookie = login(url) if key.startswith("auth-") else ""
             check_ok(url, cookie)
             out.append(Scenario(key, labels[key], url, cookie, variant, pgid=proc.pid))
+    return out
+
+
+def _start_peers(keys: list[str], args: argparse.Namespace, upstream: str, idp: str, redis_url: str,
+                 workdir: Path, procs: Processes) -> list[Scenario]:
+    labels = dict(SCENARIOS)
+    out = []
+    for key in keys:
+        sessions = "redis" if key == "peer-redis" else "client-cookie"
+        url, pgid = start_apache(procs, workdir, key, idp=idp, upstream=upstream, sessions=sessions,
+                                 redis_url=redis_url, cpu=args.proxy_cpu)
+        cookie = peer_login(url)
+        check_ok(url, cookie)
+        out.append(Scenario(key, labels[key], url, cookie, pgid=pgid))
     return out

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from albauth.config.model import Settings
 
-__all__ = ["add_serve_options", "apply_serve_options"]
+__all__ = ["add_serve_options", "apply_serve_options", "serve_option_argv"]
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -30,3 +30,15 @@ def apply_serve_options(settings: Settings, args: argparse.Namespace) -> Setting
     if fmt is None:
         fmt = current.format if current.format != "off" else "alb"
     return replace(settings, access_log=replace(current, format=fmt, file=file if file is not None else current.file))
+
+
+def serve_option_argv(args: argparse.Namespace) -> list[str]:
+    """The options again, for the worker processes `--workers` starts."""
+    argv = ["--config", args.config] if args.config else []
+    if getattr(args, "access_log", None):
+        argv += ["--access-log", args.access_log]
+    if getattr(args, "access_log_file", None):
+        argv += ["--access-log-file", args.access_log_file]
+    if getattr(args, "watch", False):
+        argv.append("--watch")
+    return argv

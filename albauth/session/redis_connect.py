@@ -9,8 +9,10 @@ URL forms (`ALBAUTH_SESSION_STORE=<url>` or `albauth.session.redis_url`):
     redis+cluster://[[user]:password@]host:port[,host:port...]
 
 Query options on every form: `socket_timeout` and `socket_connect_timeout` (seconds,
-default 1 each, so a dead Redis fails fast) and `max_connections` (default 64 per
-process; a burst beyond it queues for a free connection, at most `socket_timeout`); the
+default 1 each, so a dead Redis fails fast), `max_connections` (default 64 per
+process; a burst beyond it queues for a free connection, at most `socket_timeout`) and
+`client_cache` (sessions each process keeps, exact through RESP3 client tracking,
+albauth.session.redis_cache; default 10000, 0 = a GET per request; Cluster always GETs); the
 single-server forms take any other redis-py URL option (`ssl_ca_certs`, ...). Sentinel
 also takes `sentinel_password` (and `sentinel_username`) for the sentinels themselves (the URL's
 password is the data nodes'); Sentinel and Cluster take `ssl=true` for TLS.
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
@@ -30,10 +32,12 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "Client", "Connector", "RedisTarget", "parse_redis_url"]
+__all__ = ["DEFAULT_CLIENT_CACHE", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "Client", "Connector", "RedisTarget",
+           "parse_redis_url"]
 
 DEFAULT_TIMEOUT = 1.0
 DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_CLIENT_CACHE = 10_000
 
 Client = aioredis.Redis | RedisCluster
 Connector = Callable[[], tuple[Client, list[Callable[[], Awaitable[None]]]]]
@@ -49,6 +53,7 @@ class RedisTarget:
     service: str
     options: Mapping[str, Any]
     sentinel_options: Mapping[str, Any]
+    client_cache: int = DEFAULT_CLIENT_CACHE
 
     @property
     def max_connections(self) -> int:
@@ -77,6 +82,30 @@ class RedisTarget:
                                retry=retry, **self.options)
         return cluster, [cluster.aclose]
 
+    async def open_tracking(self) -> tuple[Any, Callable[[], Awaitable[None]]]:
+        """One RESP3 connection of its own (albauth.session.redis_cache), to the server (or
+        the Sentinel master) the pool talks to. Not for Cluster: tracking would need a
+        connection per node, kept in step with resharding."""
+        assert self.kind != "cluster"
+        options = {k: v for k, v in self.options.items() if k != "max_connections"}
+        if self.kind == "single":
+            client = aioredis.Redis.from_url(self.url, protocol=3, **options)
+        else:
+            sentinel = Sentinel(list(self.nodes),  # type: ignore[no-untyped-call]
+                                sentinel_kwargs=dict(self.sentinel_options), **options)
+            client = sentinel.master_for(self.service, protocol=3)
+        try:
+            conn = await client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+        except BaseException:
+            await client.aclose()
+            raise
+
+        async def close() -> None:
+            await conn.disconnect()
+            await client.aclose()
+
+        return conn, close
+
 
 def parse_redis_url(url: str, timeout: float, connect_timeout: float) -> RedisTarget:
     parts = urlsplit(url)
@@ -87,11 +116,14 @@ def parse_redis_url(url: str, timeout: float, connect_timeout: float) -> RedisTa
         "socket_connect_timeout": float(query.pop("socket_connect_timeout", connect_timeout)),
         "max_connections": int(query.pop("max_connections", DEFAULT_MAX_CONNECTIONS)),
     }
+    client_cache = int(query.pop("client_cache", DEFAULT_CLIENT_CACHE))
     if scheme in ("redis", "rediss", "unix"):
         from redis.asyncio.connection import parse_url
 
+        # redis-py reads the URL's query itself: ours must not reach it.
+        url = urlunsplit(parts._replace(query=urlencode(query)))
         parse_url(url)  # raises ValueError on a malformed URL, at startup
-        return RedisTarget("single", url, (), "", options, {})
+        return RedisTarget("single", url, (), "", options, {}, client_cache)
     if scheme not in ("redis+sentinel", "redis+cluster"):
         raise ValueError("the Redis URL must start with redis://, rediss://, unix://, "
                          "redis+sentinel:// or redis+cluster://")
@@ -108,7 +140,7 @@ def parse_redis_url(url: str, timeout: float, connect_timeout: float) -> RedisTa
             raise ValueError("redis+cluster:// takes no path (Cluster has only db 0)")
         if query:
             raise ValueError(f"unknown Redis URL option(s): {', '.join(sorted(query))}")
-        return RedisTarget("cluster", url, nodes, "", options, {})
+        return RedisTarget("cluster", url, nodes, "", options, {}, 0)
     path = [unquote(p) for p in parts.path.split("/") if p]
     if not path or len(path) > 2:
         raise ValueError("redis+sentinel:// needs /service_name[/db]")
@@ -121,7 +153,7 @@ def parse_redis_url(url: str, timeout: float, connect_timeout: float) -> RedisTa
             sentinel_options[name] = query.pop(f"sentinel_{name}")
     if query:
         raise ValueError(f"unknown Redis URL option(s): {', '.join(sorted(query))}")
-    return RedisTarget("sentinel", url, nodes, path[0], options, sentinel_options)
+    return RedisTarget("sentinel", url, nodes, path[0], options, sentinel_options, client_cache)
 
 
 def host_port(node: str, default_port: int) -> tuple[str, int]:

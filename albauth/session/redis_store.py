@@ -3,15 +3,20 @@
 and indexes albauth.session.redis_index, URL forms and connection options
 albauth.session.redis_connect.
 
-TTL. An entry lives `remaining + expired_grace` seconds (`remaining` = time left until
-`expires_at`, at least 1 s), capped at the cookie's Max-Age (past it the browser no
-longer presents the ticket) but never below `remaining`. The grace exists because an
-expired session must still load: the action re-authenticates an expired session even
-under `deny`, where a missing one is a 401 (ALB spec 1.3). The default grace is ALB's
-cookie lifetime (7 days), so an expired session loads as expired for exactly as long as
-the browser can present it, as with the cookie store; a smaller grace trades that
-fidelity (deny rules answer 401 instead of a login redirect after it) for memory. The
-index sets get the longest TTL of their members (EXPIRE NX, then EXPIRE GT: Redis >= 7.0).
+TTL. An entry lives the time left until `expires_at` (at least 1 s): Redis holds live
+sessions only, and nothing with tokens outlives SessionTimeout. An ended session must
+still read as ended (the action re-authenticates it even under `deny`, where an unknown
+cookie is a 401, ALB spec 1.3) while the browser still presents its cookie (7 days): the
+ticket carries the end (albauth.session.ticket), so a ticket past its end whose entry is
+gone opens as an ended stand-in session, and one before its end as revoked. `expired_grace`
+(default 0) keeps entries longer, capped at the cookie's Max-Age. The index sets get the
+longest TTL of their members (EXPIRE NX, then EXPIRE GT: Redis >= 7.0), so they go with
+their last member.
+
+Cache. Opened sessions are kept in the process and served without a round trip while a
+dedicated RESP3 connection tracks the session keys (albauth.session.redis_cache): any
+write, delete or expiry on any replica evicts them within milliseconds; without that
+connection, a GET per request. Not on Cluster (a GET per request there).
 
 Revocation (`delete`, `revoke`) removes the entry and its index memberships. A session is
 revoked for good: its re-save after a refresh that was in flight meanwhile is a SET XX,
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,15 +44,23 @@ from albauth.clock import Clock, system_clock
 from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices
 from albauth.session.errors import SessionInvalid, SessionStoreUnavailable
 from albauth.session.model import Session
-from albauth.session.redis_connect import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, Client, Connector, parse_redis_url
+from albauth.session.redis_cache import CacheEntry, OpenTracking, SessionCache
+from albauth.session.redis_connect import (
+    DEFAULT_CLIENT_CACHE,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT,
+    Client,
+    Connector,
+    parse_redis_url,
+)
 from albauth.session.redis_index import RedisIndex, RedisKeys, SessionRecord
 from albauth.session.redis_value import open_value, seal_value
 from albauth.session.sealing import Sealer
-from albauth.session.ticket import Ticket, open_ticket, seal_ticket
+from albauth.session.ticket import OpenedTickets, Ticket, seal_ticket
 
 __all__ = ["DEFAULT_EXPIRED_GRACE", "RedisSessionStore", "SessionRecord", "SessionStoreUnavailable"]
 
-DEFAULT_EXPIRED_GRACE = 604800  # ALB's session cookie lifetime (7 days)
+DEFAULT_EXPIRED_GRACE = 0  # the ticket says when the session ended (_ended_or_gone)
 # Tickets of sessions this process loaded or saved, so a re-save (after a refresh) keeps
 # the secret that cookies already in flight, on this or another replica, carry, and is
 # told from the first save of a new session. Kept after a delete or revoke on purpose:
@@ -72,6 +86,7 @@ class _Pool:
     closers: list[Callable[[], Awaitable[None]]]
     slots: asyncio.Semaphore
     loop: asyncio.AbstractEventLoop
+    cache: SessionCache | None  # None: a GET per request (Cluster, or switched off)
 
 
 class RedisSessionStore:
@@ -85,8 +100,12 @@ class RedisSessionStore:
     def __init__(self, connect: Connector, sealer: Sealer, clock: Clock = system_clock, *,
                  key_prefix: str = "albauth:", expired_grace: int = DEFAULT_EXPIRED_GRACE,
                  cluster: bool = False, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 wait_timeout: float = DEFAULT_TIMEOUT) -> None:
+                 wait_timeout: float = DEFAULT_TIMEOUT, open_tracking: OpenTracking | None = None,
+                 cache_size: int = DEFAULT_CLIENT_CACHE) -> None:
         self._connect = connect
+        self._clock = clock
+        self._open_tracking = open_tracking
+        self._cache_size = cache_size
         self._sealer = sealer
         self.key_prefix = key_prefix
         self.keys = RedisKeys(key_prefix)
@@ -103,6 +122,7 @@ class RedisSessionStore:
         self._pool: _Pool | None = None
         self._tickets: LRUCache[str, Ticket] = LRUCache(_TICKET_CACHE_SIZE)
         self._opened: LRUCache[tuple[bytes, bytes], Session] = LRUCache(_OPENED_CACHE_SIZE)
+        self._opened_tickets = OpenedTickets(sealer)
 
     @classmethod
     def from_url(cls, url: str, *, sealer: Sealer, clock: Clock = system_clock,
@@ -113,21 +133,62 @@ class RedisSessionStore:
         target = parse_redis_url(url, socket_timeout, socket_connect_timeout)
         return cls(target.connect, sealer, clock, key_prefix=key_prefix,
                    expired_grace=expired_grace, cluster=target.kind == "cluster",
-                   max_connections=target.max_connections, wait_timeout=target.wait_timeout)
+                   max_connections=target.max_connections, wait_timeout=target.wait_timeout,
+                   open_tracking=target.open_tracking if target.client_cache > 0 else None,
+                   cache_size=target.client_cache)
 
     # --- SessionStore ---------------------------------------------------------------------
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
-        ticket = open_ticket(self._sealer, cookies, cookie_name, binding)
+        ticket = self._opened_tickets.open(cookies, cookie_name, binding)
         if ticket is None:
             return None
         key = self.keys.session(ticket.sid)
-        stored = await self.execute(lambda client: client.get(key))
-        if not isinstance(stored, bytes):  # None: gone (no decode_responses, so bytes)
+        cache = self._current_pool().cache
+        cached = None
+        if cache is not None:
+            cache.start()  # on the first load: the CLI's commands and lock-only users never track
+            cached = cache.get(key)
+        if cached is not None and cached.secret == ticket.secret:
+            session = cached.session  # Redis vouches for it: no invalidation since the GET
+        else:
+            session = await self._fetch(ticket, binding, key, cache)
+        if session.sid != ticket.sid or session.binding != binding:
+            raise SessionInvalid("session belongs to another ticket or rule binding")
+        self._tickets[ticket.sid] = ticket
+        return session
+
+    async def _fetch(self, ticket: Ticket, binding: str, key: str, cache: SessionCache | None) -> Session:
+        fill = cache.begin(key) if cache is not None else None
+        entry: CacheEntry | None = None
+        try:
+            if fill is None:
+                stored, pttl = await self.execute(lambda client: client.get(key)), -1
+            else:
+                stored, pttl = await self.execute(lambda client: _get_with_pttl(client, key))
+            if not isinstance(stored, bytes):  # None: gone (no decode_responses, so bytes)
+                return self._ended_or_gone(ticket, binding)
+            session = self._open(ticket, stored)
+            if pttl > 0:
+                entry = CacheEntry(ticket.secret, session, time.monotonic() + pttl / 1000)
+            return session
+        finally:
+            if cache is not None and fill is not None:
+                cache.put(fill, entry)
+
+    def _ended_or_gone(self, ticket: Ticket, binding: str) -> Session:
+        """Redis drops a session when it ends; its ticket still says when that was, so an
+        ended session is still answered as ended (a login redirect even under `deny`, as
+        ALB does, spec 1.3) rather than as an unknown cookie (401)."""
+        if ticket.ends_at is None or self._clock() < ticket.ends_at:
             raise SessionInvalid("no such session (revoked or dropped)")
-        # The GET above runs on every request (revocation and fail-closed depend on it);
-        # only decrypting and decoding the same stored bytes again is skipped.
+        return Session(sid=ticket.sid, binding=binding, claims={}, access_token="",
+                       refresh_token=None, access_token_expires_at=None,
+                       authenticated_at=ticket.ends_at, expires_at=ticket.ends_at)
+
+    def _open(self, ticket: Ticket, stored: bytes) -> Session:
+        # Decrypting and decoding the same stored bytes again is skipped.
         opened_key = (ticket.secret, stored)
         session = self._opened.get(opened_key)
         if session is None:
@@ -136,15 +197,14 @@ class RedisSessionStore:
             except ValueError as exc:
                 raise SessionInvalid(str(exc)) from exc
             self._opened[opened_key] = session
-        if session.sid != ticket.sid or session.binding != binding:
-            raise SessionInvalid("session belongs to another ticket or rule binding")
-        self._tickets[ticket.sid] = ticket
         return session
 
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
                    policy: CookiePolicy, now: float) -> list[str]:
         known = self._tickets.get(session.sid)
-        ticket = known or Ticket.new(session.sid)
+        # The ticket carries the session's end, which outlives the entry (see _ended_or_gone).
+        ticket = Ticket(session.sid, known.secret if known else Ticket.new(session.sid).secret,
+                        session.expires_at)
         remaining = max(1, math.ceil(session.expires_at - now))
         ttl = min(remaining + self._grace, max(remaining, policy.max_age))
         indexes = [self.keys.sub(session.sub)]
@@ -164,6 +224,7 @@ class RedisSessionStore:
             return list(await pipe.execute())
 
         replies = await self.execute(write)
+        self._forget(session.sid)
         if not replies[0]:
             return expire(cookie_name, shard_indices(cookies, cookie_name), policy)
         self._tickets[session.sid] = ticket
@@ -174,12 +235,14 @@ class RedisSessionStore:
         async def remove(client: Client) -> object:
             pipe = client.pipeline(transaction=self._transaction)
             pipe.delete(self.keys.session(session.sid))
-            pipe.srem(self.keys.sub(session.sub), session.sid)
+            if "sub" in session.claims:  # an ended session's stand-in has no claims
+                pipe.srem(self.keys.sub(session.sub), session.sid)
             if session.idp_sid is not None:
                 pipe.srem(self.keys.idp_sid(session.idp_sid), session.sid)
             return await pipe.execute()
 
         await self.execute(remove)
+        self._forget(session.sid)
 
     async def revoke(self, *, binding: str | None = None, sub: str | None = None,
                      idp_sid: str | None = None, sid: str | None = None) -> int:
@@ -196,12 +259,16 @@ class RedisSessionStore:
             sids = {sid}
         if binding is not None:
             sids = {r.sid for r in await self.index.records(sids) if r.binding == binding}
-        return await self.index.revoke_sids(sids)
+        ended = await self.index.revoke_sids(sids)
+        for revoked in sids:
+            self._forget(revoked)
+        return ended
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         self._tickets.clear()
         self._opened.clear()
+        self._opened_tickets.clear()
         for close in pool.closers if pool is not None else ():
             try:
                 await close()
@@ -243,6 +310,12 @@ class RedisSessionStore:
 
         return client.pubsub(), close
 
+    def _forget(self, sid: str) -> None:
+        # This process wrote the key: its cached copy goes now, not when the push arrives.
+        pool = self._pool
+        if pool is not None and pool.cache is not None:
+            pool.cache.forget(self.keys.session(sid))
+
     def _current_pool(self) -> _Pool:
         # One pool per event loop, created in it (redis.asyncio connections belong to the
         # loop that opened them).
@@ -250,5 +323,20 @@ class RedisSessionStore:
         pool = self._pool
         if pool is None or pool.loop is not loop:
             client, closers = self._connect()
-            pool = self._pool = _Pool(client, closers, asyncio.Semaphore(self._max_connections), loop)
+            cache = None
+            if self._open_tracking is not None and self._cache_size > 0:
+                cache = SessionCache(self._open_tracking, self.keys.session(""), size=self._cache_size,
+                                     timeout=self._wait_timeout)
+                closers = [cache.close, *closers]
+            pool = self._pool = _Pool(client, closers, asyncio.Semaphore(self._max_connections), loop, cache)
         return pool
+
+
+async def _get_with_pttl(client: Client, key: str) -> tuple[bytes | str | None, int]:
+    # The PTTL bounds the cached copy's life: an expiry's invalidation may lag behind
+    # Redis's lazy expiry, the PTTL does not.
+    pipe = client.pipeline(transaction=False)
+    pipe.get(key)
+    pipe.pttl(key)
+    stored, pttl = await pipe.execute()
+    return stored if isinstance(stored, (bytes, str)) else None, int(pttl)

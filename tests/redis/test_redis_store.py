@@ -97,8 +97,9 @@ async def test_the_cookie_is_a_small_ticket(store, clock):
 
 
 @pytest.mark.parametrize(("expires_in", "grace", "max_age", "ttl"), [
-    (WEEK, DEFAULT_EXPIRED_GRACE, WEEK, WEEK),  # ALB's defaults: the cookie's 7 days
-    (3600, DEFAULT_EXPIRED_GRACE, WEEK, WEEK),  # kept, expired, while the browser has it
+    (WEEK, DEFAULT_EXPIRED_GRACE, WEEK, WEEK),  # ALB's defaults: the time left
+    (3600, DEFAULT_EXPIRED_GRACE, WEEK, 3600),  # gone when it ends: the ticket knows it ended
+    (3600, WEEK, WEEK, WEEK),  # an operator's grace, capped at the cookie's lifetime
     (3600, 86400, WEEK, 3600 + 86400),  # a smaller grace
     (3600.2, 0, WEEK, 3601),  # whole seconds, rounded up
     (-50, 86400, WEEK, 1 + 86400),  # saved already expired: at least 1 s, plus the grace
