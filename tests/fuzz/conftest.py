@@ -4,8 +4,10 @@ upstream, albauth on an HTTPS listener) from tests/alb.
 Examples per test are small by default so the whole directory stays well under a minute;
 more on demand:
 
-    pytest tests/fuzz --hypothesis-profile=deep       # 1,000 examples per test
-    ALBAUTH_FUZZ_EXAMPLES=5000 pytest tests/fuzz      # any number
+    pytest tests/fuzz --hypothesis-profile=deep --timeout=0     # 1,000 examples per test
+    ALBAUTH_FUZZ_EXAMPLES=5000 pytest tests/fuzz --timeout=0    # any number
+
+(`--timeout=0` lifts the suite's 120 s per-test limit, which a deep run exceeds.)
 
 albauth is started once per test and every example reuses it (a function-scoped fixture
 is set up once per test, not per example), which keeps an example at a few ms."""
