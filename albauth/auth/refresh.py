@@ -219,7 +219,8 @@ class RedisRefresh:
 
     async def _refresh_holding(self, session: Session, key: str, token: str, do_refresh: RefreshFn,
                                reload: ReloadFn, persist: PersistFn) -> RefreshOutcome:
-        renewal = asyncio.create_task(self._renew(key, token))
+        done = asyncio.Event()
+        renewal = asyncio.create_task(self._renew(key, token, done))
         failed = False
         try:
             current = await reload() or session
@@ -232,14 +233,20 @@ class RedisRefresh:
                 raise
             return await persist_refreshed(refreshed, persist, self.failures)
         finally:
+            done.set()  # also ends a renewal whose cancellation was lost (see _renew)
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)  # its own cancellation, not ours
             await self._finish(key, token, session.sid, failed)
 
-    async def _renew(self, key: str, token: str) -> None:
+    async def _renew(self, key: str, token: str, done: asyncio.Event) -> None:
+        # Stops on `done`, not only on cancel: on Python 3.11 a cancel that arrives as
+        # redis-py's asyncio.wait_for completes is lost (CPython gh-86296), and this loop
+        # then renewed the lock for good while its request hung in `gather` (soak, issue 14).
         lease_ms = max(1, int(self.lease * 1000))
-        while True:
+        while not done.is_set():
             await asyncio.sleep(self.lease / 3)
+            if done.is_set():
+                return
             try:
                 await self.store.execute(lambda r: r.eval(_RENEW, 1, key, token, lease_ms))
             except Exception as exc:  # the next renewal may get through; else the lease lapses

@@ -45,7 +45,7 @@ def parse_conditions(c: Checker, raw: Any, path: str) -> tuple[Condition, ...]:
         if not c.mapping(item, p, known=_CONDITION_KEYS):
             continue
         field = item.get("Field")
-        if field not in _CONFIG_KEY:
+        if not isinstance(field, str) or field not in _CONFIG_KEY:  # a list or mapping is unhashable
             c.issue(f"{p}.Field", f"must be one of {', '.join(FIELDS)} (got {field!r})")
             continue
         _check_singleton(c, field, p, singletons)

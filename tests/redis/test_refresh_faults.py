@@ -265,3 +265,57 @@ async def test_a_waiter_out_of_time_takes_the_refreshed_session_it_finds_in_the_
     finally:
         await coordinator.close()
     assert outcome == RefreshOutcome(refreshed, ())
+
+
+# -- soak finding: a lost cancel of the lease renewal hung the request ---------------------
+
+
+class _LosesTheRenewalsCancel:
+    """The real store, but the first command sent by another task than the test's (the
+    lease renewal) swallows the cancel it receives, as asyncio.wait_for inside redis-py does on
+    Python 3.11 when the cancel meets the reply (CPython gh-86296)."""
+
+    def __init__(self, store: RedisSessionStore) -> None:
+        self.store = store
+        self.key_prefix = store.key_prefix
+        self.owner = asyncio.current_task()
+        self.lost = 0
+
+    def pubsub(self) -> tuple[object, Callable[[], object]]:
+        return self.store.pubsub()
+
+    async def execute(self, command: Callable[[aioredis.Redis], object]) -> object:
+        if asyncio.current_task() is not self.owner and not self.lost:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                self.lost += 1  # swallowed once: the caller never sees it
+        return await self.store.execute(command)  # type: ignore[arg-type]
+
+
+async def test_a_renewal_whose_cancel_is_lost_still_stops_and_the_request_completes(
+        store: RedisSessionStore, raw: aioredis.Redis, prefix: str) -> None:
+    """Soak (1,000 users, 30 s tokens): requests that had refreshed hung until the client
+    gave up, in `gather(renewal)`, while the renewal renewed the lock forever."""
+    flaky = _LosesTheRenewalsCancel(store)
+    coordinator = RedisRefresh(flaky, wait=2.0, lease=0.3)  # type: ignore[arg-type]
+    session = make_session()
+
+    async def slow_refresh(s: Session) -> Session:
+        await asyncio.sleep(0.3)  # the renewal (every 0.1 s) is inside a command by now
+        return replace(s, access_token="refreshed")
+
+    async def reload() -> Session:
+        return session
+
+    async def persist(s: Session) -> list[str]:
+        return ["saved"]
+
+    try:
+        async with asyncio.timeout(5):
+            outcome = await coordinator.run(session, slow_refresh, reload, persist)
+    finally:
+        await coordinator.close()
+    assert flaky.lost == 1
+    assert outcome.session.access_token == "refreshed"
+    assert await raw.get(f"{prefix}refresh:{session.sid}") is None  # released, not renewed for good
