@@ -46,7 +46,8 @@ def env(tls_files: tuple[str, str]) -> dict[str, str]:
     """What the examples read from the environment, so that unmutated they load."""
     cert, key = tls_files
     return {"OIDC_CLIENT_SECRET": "x" * 24, "ALBAUTH_SESSION_SECRET": "s" * 40, "COGNITO_CLIENT_SECRET": "c" * 24,
-            "ALBAUTH_TLS_CERT": cert, "ALBAUTH_TLS_KEY": key}
+            "ALBAUTH_TLS_CERT": cert, "ALBAUTH_TLS_KEY": key,
+            "JWKS_URL": "https://login.example.com/.well-known/jwks.json", "JWT_ISSUER": "https://login.example.com"}
 
 
 def nodes(doc: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
