@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from albauth import __version__
 from albauth.config.errors import ConfigError
 from albauth.config.model import Settings
+from albauth.ops.keys_file import register_keys_file_commands
+from albauth.ops.verify_token import register_verify_token
 
 EXIT_CONFIG = 2
 
@@ -64,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     for cmd in keys_sub.choices.values():
         cmd.add_argument("--secret", action="append", metavar="SECRET",
                          help="a session secret (repeat for several; default: ALBAUTH_SESSION_SECRET)")
+    register_keys_file_commands(keys_sub)
+    register_verify_token(sub)
     return p
 
 
@@ -74,6 +78,8 @@ def _env_redis_url() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if "run" in args:  # a subcommand whose module runs it (it registered itself with set_defaults)
+        return _run_command(args)
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "serve":
@@ -91,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_redis_command(args)
     return 1
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
 
 
 def load_settings(config: str | None) -> Settings:
