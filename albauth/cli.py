@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from albauth import __version__
 from albauth.config.errors import ConfigError
 from albauth.config.model import Settings
+from albauth.ops.check_offline import add_offline_option, check_offline
 from albauth.ops.keys_file import register_keys_file_commands
 from albauth.ops.verify_token import register_verify_token
 
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit (2 on errors)")
     check.add_argument("file", nargs="?", help="YAML file; without it, the ALBAUTH_* environment")
+    add_offline_option(check)
 
     dev = sub.add_parser("dev", help="provider + albauth + demo app on loopback: ALB auth with zero setup")
     dev.add_argument("--port", type=int, default=8080, help="albauth's listener (default 8080)")
@@ -81,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "run" in args:  # a subcommand whose module runs it (it registered itself with set_defaults)
         return _run_command(args)
     if args.command == "check-config":
-        return _check_config(args.file)
+        return check_offline(args.file) if args.offline else _check_config(args.file)
     if args.command == "serve":
         return _serve(args.config)
     if args.command == "dev":

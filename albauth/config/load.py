@@ -45,16 +45,20 @@ _ALBAUTH_KEYS = frozenset({"admin_listen", "log_level", "session", "signing", "p
                            "listen_backlog", "max_connections"})
 
 
-def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
+def load_file(path: str, env: Mapping[str, str] | None = None, *,
+              notes: list[ConfigIssue] | None = None) -> Settings:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
         raise ConfigError([ConfigIssue(path, "", f"cannot read the file: {exc.strerror}")]) from None
-    return load_text(text, path, os.environ if env is None else env)
+    return load_text(text, path, os.environ if env is None else env, notes=notes)
 
 
-def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
+def load_text(text: str, file: str, env: Mapping[str, str], *,
+              notes: list[ConfigIssue] | None = None) -> Settings:
+    """With `notes`, the problems of the environment (unset variables, missing files:
+    ConfigIssue.environmental) are moved there instead of failing the load."""
     try:
         doc = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
     except yaml.YAMLError as exc:
@@ -67,7 +71,7 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
         c.issue("", "the top level must be a mapping with `listeners` (and optionally `albauth`)")
         c.raise_if_any()
     refuse_intrinsics(doc, c.issue)
-    doc = substitute(doc, env, c.issue)
+    doc = substitute(doc, env, c.environment_issue)
     unset = len(c.issues)
     c.mapping(doc, "", known=TOP_LEVEL_KEYS, what="top-level key")
     settings = parse_document(c, doc)
@@ -75,6 +79,9 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
     # "too short"): the unset variable (or the CloudFormation function) is the one problem at that key.
     unset_keys = {i.key for i in c.issues[:unset]}
     c.issues[unset:] = [i for i in c.issues[unset:] if i.key not in unset_keys]
+    if notes is not None:
+        notes += [i for i in c.issues if i.environmental]
+        c.issues = [i for i in c.issues if not i.environmental]
     c.raise_if_any()
     return settings
 
