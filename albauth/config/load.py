@@ -31,6 +31,7 @@ from albauth.config.listeners import parse_listener
 from albauth.config.model import Settings
 from albauth.config.settings import (
     log_level,
+    parse_ca_file,
     parse_listen_backlog,
     parse_max_connections,
     parse_proxy,
@@ -42,7 +43,7 @@ from albauth.config.substitute import substitute
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
 _ALBAUTH_KEYS = frozenset({"admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
-                           "listen_backlog", "max_connections"})
+                           "listen_backlog", "max_connections", "ca_file"})
 
 
 def load_file(path: str, env: Mapping[str, str] | None = None, *,
@@ -118,6 +119,7 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
         source=c.file,
         listen_backlog=parse_listen_backlog(c, own.get("listen_backlog", 4096), "albauth.listen_backlog"),
         max_connections=parse_max_connections(c, own.get("max_connections", 10000), "albauth.max_connections"),
+        ca_file=parse_ca_file(c, own.get("ca_file"), "albauth.ca_file"),
     )
 
 
