@@ -14,6 +14,7 @@ from albauth import __version__
 from albauth.config.errors import ConfigError
 from albauth.config.model import Settings
 from albauth.ops.check_offline import add_offline_option, check_offline
+from albauth.ops.import_rules_command import register_import_rules
 from albauth.ops.keys_file import register_keys_file_commands
 from albauth.ops.verify_token import register_verify_token
 
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="a session secret (repeat for several; default: ALBAUTH_SESSION_SECRET)")
     register_keys_file_commands(keys_sub)
     register_verify_token(sub)
+    register_import_rules(sub)
     return p
 
 
