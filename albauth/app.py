@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from aiohttp import web
 
 from albauth.clock import Clock, system_clock
 from albauth.config.model import Settings
-from albauth.contracts import Authenticator
+from albauth.contracts import Authenticator, BearerValidator
 from albauth.listener import ListenerHandler
 from albauth.ops.admin import build_admin_app
 from albauth.ops.metrics import Metrics
@@ -48,10 +49,21 @@ class Runtime:
             auth = build_authentication(settings, clock, self.metrics)
             authenticator, self.keyring = auth.action, auth.keys
             self._closers += auth.closers
+        bearer = self._bearer_validator(settings, clock)
         picker = TargetPicker(settings.target_groups)
         self.handlers = [ListenerHandler(lst, forwarder=self.forwarder, picker=picker,
-                                         authenticator=authenticator, proxy_settings=settings.proxy)
+                                         authenticator=authenticator, proxy_settings=settings.proxy,
+                                         bearer_validator=bearer, forward_auth=settings.forward_auth)
                          for lst in settings.listeners]
+
+    def _bearer_validator(self, settings: Settings, clock: Clock) -> BearerValidator | None:
+        if not any(r.jwt_validation is not None for lst in settings.listeners for r in lst.rules):
+            return None
+        from albauth.auth.jwt_validation import JwtValidator  # only what a config uses is loaded
+
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())  # JWKS fetches
+        self._closers.append(http.close)
+        return JwtValidator(http, clock)
 
     async def start(self) -> None:
         for handler in self.handlers:

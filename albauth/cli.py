@@ -33,19 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="YAML file; without it, the ALBAUTH_* environment")
     add_offline_option(check)
 
-    dev = sub.add_parser("dev", help="provider + albauth + demo app on loopback: ALB auth with zero setup")
-    dev.add_argument("--port", type=int, default=8080, help="albauth's listener (default 8080)")
-    dev.add_argument("--idp-port", type=int, default=9000, help="built-in provider (default 9000)")
-    dev.add_argument("--app-port", type=int, default=8081, help="demo app (default 8081)")
-    dev.add_argument("--admin-port", type=int, default=9901, help="admin/key endpoint (default 9901)")
-    dev.add_argument("--users", metavar="FILE", help="users and clients YAML for the provider")
-    dev.add_argument("--upstream", metavar="URL", help="put your own app behind albauth instead of the demo")
-    dev.add_argument("--session-timeout", type=int, default=604800, help="SessionTimeout seconds")
+    from albauth.devmode_options import add_arguments as add_dev_arguments
 
-    idp = sub.add_parser("idp", help="run only the built-in OpenID provider")
-    idp.add_argument("--host", default="127.0.0.1")
-    idp.add_argument("--port", type=int, default=9000)
-    idp.add_argument("--users", metavar="FILE", help="users and clients YAML")
+    add_dev_arguments(sub.add_parser("dev", help="provider + albauth + demo app on loopback: ALB auth with zero setup"))
+    from albauth.devidp.serve import add_arguments as add_idp_arguments
+
+    add_idp_arguments(sub.add_parser("idp", help="run only the built-in OpenID provider"))
 
     sessions = sub.add_parser("sessions", help="list or revoke sessions in the Redis store")
     sessions_sub = sessions.add_subparsers(dest="action", required=True)
@@ -93,9 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return _run(lambda stop: run_dev(args, stop), "INFO")
     if args.command == "idp":
-        from albauth.devidp.serve import serve_idp
+        from albauth.devidp.serve import cognito_pool, serve_idp
 
-        return _run(lambda stop: _until(serve_idp(args.host, args.port, args.users), stop), "INFO")
+        pool = cognito_pool(args)
+        return _run(lambda stop: _until(serve_idp(args.host, args.port, args.users, cognito=pool), stop), "INFO")
     if args.command in ("sessions", "keys"):
         from albauth.ops.redis_commands import run_redis_command
 

@@ -9,9 +9,9 @@ from typing import Protocol
 
 from aiohttp import web
 
-from albauth.config.model import AuthenticateConfig
+from albauth.config.model import AuthenticateConfig, JwtValidationConfig
 
-__all__ = ["AuthPassed", "Authenticator", "ClientOrigin", "NOT_AUTHENTICATED"]
+__all__ = ["NOT_AUTHENTICATED", "AuthPassed", "Authenticator", "BearerValidator", "ClientOrigin"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,16 @@ class Authenticator(Protocol):
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
                     origin: ClientOrigin) -> AuthPassed | web.StreamResponse: ...
 
+    async def login(self, request: web.BaseRequest, config: AuthenticateConfig, origin: ClientOrigin, *,
+                    host: str, return_url: str) -> web.StreamResponse: ...
+
     async def callback(self, request: web.BaseRequest, origin: ClientOrigin) -> web.StreamResponse: ...
 
     async def logout(self, request: web.BaseRequest, origin: ClientOrigin) -> web.StreamResponse: ...
+
+
+class BearerValidator(Protocol):
+    """ALB's jwt-validation action as the listener sees it: None lets the request through
+    as it came, a response refuses it."""
+
+    async def check(self, request: web.BaseRequest, config: JwtValidationConfig) -> web.StreamResponse | None: ...

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import errno
 import socket
 import sys
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -23,28 +23,13 @@ from aiohttp import web
 from albauth.app import Runtime
 from albauth.clock import Clock, system_clock
 from albauth.config.checker import Checker
-from albauth.config.errors import ConfigError, ConfigIssue
 from albauth.config.load import parse_document
-from albauth.devidp import DevIdP, IdpClient, IdpSettings, load_idp_settings
+from albauth.config.model import Settings
+from albauth.devidp import DevIdP, load_idp_settings
 from albauth.devidp.discovery import provider_metadata
-from albauth.devidp.uri_patterns import uri_matches_any
-from albauth.session.sealing import generate_secret
-
-HOST = "127.0.0.1"
-SOURCE = "<albauth dev>"
-DEV_CLIENT_ID = "albauth-dev"
-SCOPE = "openid email profile"
-SIGNED_OUT_PATH = "/signed-out"
-TARGET_GROUP = "app"
-
-# Shown at /signed-out when --upstream replaces the demo app (ALB caps fixed responses at 1 KB).
-_SIGNED_OUT_HTML = (
-    "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-    "<title>Signed out</title><body style='font:16px system-ui,sans-serif;max-width:36em;margin:12vh auto;"
-    "padding:0 20px;color:#0f172a'><h1>You are signed out</h1><p>This page is served by an albauth rule "
-    "without an authenticate action, so it does not send you back to the sign-in form.</p>"
-    "<p><a href='/' style='color:#4f46e5'>Sign in again</a></p></body></html>"
-)
+from albauth.devidp.keys import KeyRing as ProviderKeys
+from albauth.devmode_document import SCOPE, SIGNED_OUT_PATH, SOURCE, dev_client, dev_document, user_pool_arn
+from albauth.devmode_options import HOST, DevOptions, add_arguments
 
 
 class PortUnavailable(OSError):
@@ -55,101 +40,20 @@ class PortUnavailable(OSError):
         self.errno = errno.EADDRINUSE
 
 
-@dataclass(frozen=True)
-class DevOptions:
-    port: int = 8080
-    idp_port: int = 9000
-    app_port: int = 8081
-    admin_port: int = 9901
-    users: str | None = None
-    upstream: str | None = None
-    session_timeout: int = 604800
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> DevOptions:
-        return cls(port=args.port, idp_port=args.idp_port, app_port=args.app_port,
-                   admin_port=args.admin_port, users=args.users, upstream=args.upstream,
-                   session_timeout=args.session_timeout)
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}/"
-
-    @property
-    def issuer(self) -> str:
-        return f"http://{HOST}:{self.idp_port}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{HOST}:{self.admin_port}"
-
-    def ports(self) -> list[tuple[int, str, str]]:
-        """(port, what listens there, the flag that changes it), in start order."""
-        ports = [(self.idp_port, "the OpenID provider", "--idp-port")]
-        if self.upstream is None:
-            ports.append((self.app_port, "the demo app", "--app-port"))
-        ports += [(self.port, "albauth", "--port"), (self.admin_port, "albauth's admin listener", "--admin-port")]
-        return ports
+def exposure_warning(opts: DevOptions) -> str | None:
+    if not opts.exposed:
+        return None
+    return (f"albauth dev: WARNING: listening on {opts.listen}, beyond loopback. Anyone who can reach "
+            "these ports can sign in as the demo users, over plain HTTP. Dev mode is for development "
+            "only (e.g. inside a container whose ports only you publish); never expose it.")
 
 
-def dev_client(idp: IdpSettings, opts: DevOptions) -> IdpClient:
-    """The provider's `albauth-dev` client (or a --users file's first client), which
-    must accept albauth's callback URL."""
-    client = idp.client(DEV_CLIENT_ID) or idp.clients[0]
-    callback = f"http://{HOST}:{opts.port}/oauth2/idpresponse"
-    if not uri_matches_any(callback, client.redirect_uris):
-        raise ConfigError([ConfigIssue(opts.users or SOURCE, "clients",
-                                       f"client {client.client_id!r} does not allow the redirect URI "
-                                       f"{callback}; add http://127.0.0.1:*/oauth2/idpresponse to its "
-                                       "redirect_uris")])
-    return client
-
-
-def dev_document(opts: DevOptions, idp: IdpSettings, client: IdpClient) -> dict[str, Any]:
-    """albauth's configuration for dev mode, as a YAML file would spell it."""
-    meta = provider_metadata(idp)
-    authenticate = {
-        "Type": "authenticate-oidc", "Order": 1,
-        "AuthenticateOidcConfig": {
-            "Issuer": meta["issuer"],
-            "AuthorizationEndpoint": meta["authorization_endpoint"],
-            "TokenEndpoint": meta["token_endpoint"],
-            "UserInfoEndpoint": meta["userinfo_endpoint"],
-            "ClientId": client.client_id,
-            "ClientSecret": client.client_secret,
-            "Scope": SCOPE,
-            "SessionTimeout": opts.session_timeout,
-            "OnUnauthenticatedRequest": "authenticate",
-        },
-    }
-    forward = {"Type": "forward", "Order": 2, "TargetGroupArn": TARGET_GROUP}
-    # The post-logout landing page must not be behind an authenticate rule (spec 3.2), or
-    # the browser would be sent straight back to the sign-in form.
-    if opts.upstream is None:
-        signed_out_action: dict[str, Any] = {"Type": "forward", "Order": 1, "TargetGroupArn": TARGET_GROUP}
-    else:
-        signed_out_action = {"Type": "fixed-response", "Order": 1, "FixedResponseConfig": {
-            "StatusCode": "200", "ContentType": "text/html", "MessageBody": _SIGNED_OUT_HTML}}
-    return {
-        "albauth": {
-            "admin_listen": f"{HOST}:{opts.admin_port}",
-            "target_groups": {TARGET_GROUP: {"targets": [opts.upstream or f"http://{HOST}:{opts.app_port}"]}},
-            # Sessions and signing keys live as long as the process: nothing to set up or clean.
-            "session": {"store": "memory", "secrets": [generate_secret()]},
-            "signing": {},
-        },
-        "listeners": [{
-            "Protocol": "HTTP",
-            "Port": opts.port,
-            "albauth": {"address": HOST, "local_development": True},
-            "Rules": [{
-                "Priority": 1,
-                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [SIGNED_OUT_PATH]}}],
-                "Actions": [signed_out_action],
-            }],
-            "DefaultActions": [authenticate, forward],
-        }],
-    }
+def _bind_beyond_loopback(settings: Settings, address: str) -> Settings:
+    """--listen: the listener was checked as a loopback one (local_development, which the
+    loader refuses anywhere else: a file must not do this by accident); dev mode alone
+    moves it, after an explicit flag and a printed warning."""
+    listeners = tuple(dataclasses.replace(lst, address=address) for lst in settings.listeners)
+    return dataclasses.replace(settings, listeners=listeners)
 
 
 def check_ports(opts: DevOptions) -> None:
@@ -163,7 +67,7 @@ def check_ports(opts: DevOptions) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
             try:
-                s.bind((HOST, port))
+                s.bind((opts.listen, port))
             except OSError:
                 raise _port_taken(port, what, flag) from None
 
@@ -178,11 +82,14 @@ class DevStack:
     def __init__(self, opts: DevOptions, *, clock: Clock = system_clock) -> None:
         self.opts = opts
         self.clock = clock
-        self.idp = DevIdP(load_idp_settings(opts.users, opts.issuer), clock=clock)
+        idp_keys = opts.key_file("idp-keys.json")
+        self.idp = DevIdP(load_idp_settings(opts.users, opts.issuer, cognito=opts.cognito), clock=clock,
+                          keys=ProviderKeys.load_or_create(idp_keys) if idp_keys else None)
         self.client = dev_client(self.idp.settings, opts)
         checker = Checker(SOURCE)
-        self.settings = parse_document(checker, dev_document(opts, self.idp.settings, self.client))
+        settings = parse_document(checker, dev_document(opts, self.idp.settings, self.client))
         checker.raise_if_any()
+        self.settings = _bind_beyond_loopback(settings, opts.listen) if opts.exposed else settings
         self.runtime: Runtime | None = None
         self._runners: list[web.BaseRunner] = []
 
@@ -206,6 +113,9 @@ class DevStack:
         return signer_arn(self.settings.signing)
 
     def end_session_url(self, post_logout_redirect_uri: str) -> str:
+        if self.idp.settings.cognito is not None:  # Cognito's /logout and its parameter name
+            query = urlencode({"client_id": self.client.client_id, "logout_uri": post_logout_redirect_uri})
+            return f"{self.idp.settings.hosted_domain}/logout?{query}"
         query = urlencode({"client_id": self.client.client_id,
                            "post_logout_redirect_uri": post_logout_redirect_uri})
         return f"{provider_metadata(self.idp.settings)['end_session_endpoint']}?{query}"
@@ -213,9 +123,10 @@ class DevStack:
     async def start(self) -> None:
         check_ports(self.opts)
         try:
-            await self._serve(self.idp.app, self.opts.idp_port, "the OpenID provider", "--idp-port")
-            if self.opts.upstream is None:
-                await self._serve(self._demo_app(), self.opts.app_port, "the demo app", "--app-port")
+            await self._serve(self.idp.app, self.opts.listen, self.opts.idp_port, "the OpenID provider",
+                              "--idp-port")
+            if self.opts.upstream is None:  # albauth reaches it on loopback; the browser never does
+                await self._serve(self._demo_app(), HOST, self.opts.app_port, "the demo app", "--app-port")
             # Runtime builds its HTTP clients, so it is made inside the running loop.
             self.runtime = Runtime(self.settings, clock=self.clock)
             try:
@@ -229,15 +140,18 @@ class DevStack:
     def _demo_app(self) -> web.Application:
         from albauth.demo import create_demo_app
 
+        (rule,) = [r for r in self.settings.listeners[0].rules if r.authenticate is not None]
+        assert rule.authenticate is not None
         return create_demo_app(self.key_endpoint, self.signer_arn, self.end_session_url,
+                               session_cookie_name=rule.authenticate.session_cookie_name,
                                signed_out_path=SIGNED_OUT_PATH, front_url=self.url, clock=self.clock)
 
-    async def _serve(self, app: web.Application, port: int, what: str, flag: str) -> None:
+    async def _serve(self, app: web.Application, host: str, port: int, what: str, flag: str) -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._runners.append(runner)
         try:
-            await web.TCPSite(runner, HOST, port).start()
+            await web.TCPSite(runner, host, port).start()
         except OSError as exc:
             raise (_port_taken(port, what, flag) if exc.errno == errno.EADDRINUSE else exc) from None
 
@@ -267,7 +181,7 @@ class DevStack:
                else f"demo app on http://{HOST}:{self.opts.app_port} (open it through albauth)")
         lines = [
             "",
-            "  albauth dev: AWS ALB sign-in on your machine",
+            "  albauth dev: AWS ALB sign-in on your machine (for development only)",
             "",
             f"  Open        {self.url}",
             "",
@@ -275,20 +189,36 @@ class DevStack:
                 f"{u.username:<{width}}  password {u.password:<{pw_width}}  {u.email or ''}".rstrip()
                 for u in users),
             "",
-            f"  Provider    {self.issuer}  (client {self.client.client_id}, scope \"{SCOPE}\")",
+            *self._provider_lines(),
             f"  App         {app}",
+            f"  Signer      {self.signer_arn}",
+            "              (apps pin it: the `signer` of x-amzn-oidc-data; set ALBAUTH_SIGNER_ARN to yours)",
             f"  Public key  {self.key_endpoint}/{kid}  (PEM, as public-keys.auth.elb.<region>.amazonaws.com)",
             (f"  Sessions    in memory, SessionTimeout {self.opts.session_timeout} s; "
              f"{self.url.rstrip('/')}{SIGNED_OUT_PATH} needs no sign-in"),
+            ("  Keys        kept in " + self.opts.state_dir + " (same kids after a restart)"
+             if self.opts.state_dir else "  Keys        new ones each run (no --state-dir)"),
             "",
             "  Press Ctrl+C to stop.",
             "",
         ]
         return "\n".join(lines)
 
+    def _provider_lines(self) -> list[str]:
+        idp = self.idp.settings
+        if idp.cognito is None:
+            return [f"  Provider    {self.issuer}  (client {self.client.client_id}, scope \"{SCOPE}\")"]
+        return [f"  Cognito     stand-in for {idp.cognito.pool_id} ({idp.cognito.region}), "
+                f"issuer {self.issuer}",
+                f"              rule: authenticate-cognito, UserPoolArn {user_pool_arn(idp)},",
+                f"              UserPoolClientId {self.client.client_id}; its domain is {idp.hosted_domain}"]
+
 
 async def run_dev(args: argparse.Namespace, stop: asyncio.Event, *, out: TextIO | None = None) -> None:
-    stack = DevStack(DevOptions.from_args(args))
+    opts = DevOptions.from_args(args)
+    stack = DevStack(opts)
+    if warning := exposure_warning(opts):
+        print(warning, file=sys.stderr, flush=True)
     await stack.start()
     try:
         print(stack.banner(), file=out or sys.stdout, flush=True)
@@ -297,4 +227,5 @@ async def run_dev(args: argparse.Namespace, stop: asyncio.Event, *, out: TextIO 
         await stack.stop()
 
 
-__all__ = ["DevOptions", "DevStack", "PortUnavailable", "check_ports", "dev_document", "run_dev"]
+__all__ = ["SIGNED_OUT_PATH", "DevOptions", "DevStack", "PortUnavailable", "add_arguments", "check_ports",
+           "dev_document", "exposure_warning", "run_dev"]

@@ -11,13 +11,15 @@ from yarl import URL
 from albauth.config.model import (
     FixedResponseAction,
     ForwardAction,
+    ForwardAuthSettings,
     Listener,
     ProxySettings,
     RedirectAction,
     Rule,
 )
-from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, ClientOrigin
+from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, BearerValidator, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
+from albauth.forward_auth import ForwardAuth, is_forward_auth_path
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder, upstream_request_headers
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
@@ -32,8 +34,11 @@ MAX_XFF_ADDRESSES = 30  # ALB answers 463 past this
 
 class ListenerHandler:
     def __init__(self, listener: Listener, *, forwarder: Forwarder, picker: TargetPicker,
-                 authenticator: Authenticator | None, proxy_settings: ProxySettings) -> None:
+                 authenticator: Authenticator | None, proxy_settings: ProxySettings,
+                 bearer_validator: BearerValidator | None = None,
+                 forward_auth: ForwardAuthSettings | None = None) -> None:
         self.listener = listener
+        self.bearer_validator = bearer_validator
         self.table = RuleTable(listener.rules)
         self.forwarder = forwarder
         self.picker = picker
@@ -47,6 +52,10 @@ class ListenerHandler:
         self._logout_paths = frozenset(
             path for r in listener.rules if r.authenticate is not None and authenticator is not None
             for path in (r.authenticate.logout_path, r.authenticate.backchannel_logout_path) if path)
+        # Off: /oauth2/auth and /oauth2/start are ordinary paths, matched by the rules.
+        self._forward_auth = None if forward_auth is None or not forward_auth.enabled else ForwardAuth(
+            forward_auth, table=self.table, authenticator=authenticator, path_policy=self._path_policy,
+            bearer_validator=bearer_validator)
         # Constant unless the scheme comes from X-Forwarded-Proto: built once, not per request.
         self._origin = None if listener.trust_forwarded_proto else ClientOrigin(
             self._scheme, self._port, secure_cookies=self._scheme == "https")
@@ -95,6 +104,8 @@ class ListenerHandler:
             if target.path_qs is not None:  # the action looks the path up again
                 request = request.clone(rel_url=URL(target.path_qs, encoded=True))
             return await self.authenticator.logout(request, self.origin(request))
+        if self._forward_auth is not None and is_forward_auth_path(target.decoded):
+            return await self._forward_auth(request, target)
 
         if self._always is not None:
             return await self.run_rule(request, self._always, xff, target)
@@ -125,6 +136,11 @@ class ListenerHandler:
                        target: NormalTarget) -> web.StreamResponse:
         passed = NOT_AUTHENTICATED
         origin: ClientOrigin | None = None
+        if rule.jwt_validation is not None:
+            assert self.bearer_validator is not None  # the composition root builds one when a rule has it
+            refused = await self.bearer_validator.check(request, rule.jwt_validation)
+            if refused is not None:
+                return refused
         if rule.authenticate is not None and self.authenticator is not None:
             origin = self.origin(request)
             outcome = await self.authenticator.check(request, rule.authenticate, origin)

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import resource
 import ssl
+from collections.abc import Callable
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod
+from aiohttp.http_parser import HttpRequestParserPy
+from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE, RequestPayloadError
 
 from albauth.config.model import Listener
 from albauth.error_pages import alb_error_response
@@ -30,9 +35,51 @@ SERVER_LIMITS: dict[str, Any] = {
 }
 
 
+# ALB routes custom methods (spec 7.2: `http-request-method` takes names of A-Z, `-`, `_`).
+_CUSTOM_METHOD = re.compile(rb"[A-Z_-]{1,40} ")
+
+
+class _MethodTolerantParser:
+    """llhttp (aiohttp's C parser) refuses methods it does not know before any rule runs.
+    The common case keeps it; a connection whose request starts with a custom method name
+    switches to aiohttp's Python parser, which accepts any token, for the rest of its life."""
+
+    def __init__(self, fast: Any, make_slow: Callable[[], Any]) -> None:
+        self._current = fast
+        self._make_slow = make_slow
+        self._switched = False
+
+    def feed_data(self, data: bytes) -> Any:
+        try:
+            return self._current.feed_data(data)
+        except BadHttpMethod:
+            # Only at the start of a message (the chunk begins with the method), so nothing
+            # the fast parser consumed is lost.
+            if self._switched or not _CUSTOM_METHOD.match(data):
+                raise
+            self._current, self._switched = self._make_slow(), True
+            return self._current.feed_data(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._current, name)
+
+
 class _AlbRequestHandler(web.RequestHandler):
     """One client connection. Past the process's connection cap a new connection is
     closed at once, so the established ones keep their file descriptors and buffers."""
+
+    def __init__(self, manager: web.Server, *, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
+        super().__init__(manager, loop=loop, **kwargs)
+        limits = {k: kwargs[k] for k in ("max_line_size", "max_field_size", "max_headers") if k in kwargs}
+
+        def python_parser() -> Any:
+            return HttpRequestParserPy(self, loop, kwargs.get("read_bufsize", 2**16), **limits,
+                                       payload_exception=RequestPayloadError,
+                                       auto_decompress=kwargs.get("auto_decompress", True),
+                                       max_msg_queue_size=MAX_MSG_QUEUE_SIZE)
+
+        if not isinstance(self._parser, HttpRequestParserPy):  # the C parser is installed
+            self._parser = cast(Any, _MethodTolerantParser(self._parser, python_parser))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         manager = self._manager

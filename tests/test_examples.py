@@ -32,6 +32,7 @@ REQUIRED = {
     "routing.yaml": {"OIDC_CLIENT_SECRET"},
     "cognito.yaml": {"COGNITO_CLIENT_SECRET"},
     "https.yaml": {"OIDC_CLIENT_SECRET", "ALBAUTH_SESSION_SECRET"},
+    "api-jwt.yaml": {"JWKS_URL", "JWT_ISSUER"},
 }
 
 
@@ -57,7 +58,8 @@ def tls_files(tmp_path_factory: Any) -> dict[str, str]:
 @pytest.fixture
 def example_env(tls_files: dict[str, str]) -> dict[str, str]:
     return {"OIDC_CLIENT_SECRET": "example-client-secret", "COGNITO_CLIENT_SECRET": "example-cognito-secret",
-            "ALBAUTH_SESSION_SECRET": SECRET, **tls_files}
+            "ALBAUTH_SESSION_SECRET": SECRET, "JWKS_URL": "https://login.example.com/.well-known/jwks.json",
+            "JWT_ISSUER": "https://login.example.com", **tls_files}
 
 
 def test_every_example_is_covered() -> None:

@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import logging
 import resource
+import shutil
+import subprocess
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -85,3 +87,18 @@ async def test_a_refused_header_line_never_reaches_the_log(
     logged = "\n".join(r.getMessage() + (r.exc_text or "") + str(r.exc_info or "") for r in caplog.records)
     assert "refused a request with 400" in logged
     assert "c2Vzc2lvbi1zaGFyZC1zZWNyZXQtdmFsdWU" not in logged
+
+
+async def test_the_listen_backlog_is_the_configured_one(
+        start_albauth: StartAlbauth, echo_upstream: EchoUpstream) -> None:
+    """aiohttp's default (128) overflowed under connection bursts; nginx uses 511 or more."""
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is not installed")
+    upstream = await echo_upstream()
+    settings = dataclasses.replace(proxy_settings({"app": [str(upstream.make_url(""))]}), listen_backlog=1000)
+    runtime = await start_albauth(settings)
+    _, port = address(runtime)
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    # State Recv-Q Send-Q ...: for a listening socket, Send-Q is the backlog (capped by somaxconn).
+    somaxconn = int(open("/proc/sys/net/core/somaxconn").read())
+    assert int(out.split()[2]) == min(1000, somaxconn)

@@ -22,16 +22,26 @@ from aiohttp import web
 
 from albauth.auth.backchannel import backchannel_logout
 from albauth.auth.bound import BoundAction
+from albauth.auth.claims import login_claims, refreshed_claims
 from albauth.auth.errors import ELB_AUTH_ERROR, ELB_AUTH_FAILURE, IdPError, UserClaimsTooLarge
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.logout import logout
 from albauth.auth.oidc_client import OidcClient, TokenSet
 from albauth.auth.refresh import SingleFlightRefresher
 from albauth.auth.responder import ErrorResponder
+from albauth.auth.spa import (
+    cannot_follow_redirect,
+    is_cors_preflight,
+    login_loop,
+    login_required,
+    loop_cookie,
+    same_origin_return_path,
+)
 from albauth.auth.state import LOGIN_WINDOW, NONCE_COOKIE, InvalidState, LoginState, StateCodec, new_browser_nonce
+from albauth.auth.static_identity import StaticIdentity
 from albauth.clock import Clock
 from albauth.config.model import AuthenticateConfig
-from albauth.contracts import AuthPassed, ClientOrigin
+from albauth.contracts import NOT_AUTHENTICATED, AuthPassed, ClientOrigin
 from albauth.error_pages import SERVER, AlbError
 from albauth.ops.log_values import printable
 from albauth.ops.metrics import Metrics
@@ -74,7 +84,8 @@ class AuthenticateAction:
 
     def register(self, config: AuthenticateConfig) -> None:
         binding = binding_for(config.session_cookie_name, config.issuer, config.client_id)
-        bound = BoundAction(config, binding, self._clients[binding])
+        static = StaticIdentity(config, binding) if config.static_identity else None
+        bound = BoundAction(config, binding, self._clients[binding], static)
         self._bound[config] = bound
         # The first config registered for a binding answers its callbacks; others with the
         # same binding share its sessions (spec 1.4).
@@ -99,6 +110,10 @@ class AuthenticateAction:
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
                     origin: ClientOrigin) -> AuthPassed | web.StreamResponse:
         bound = self._bound[config]
+        if config.allow_cors_preflight and is_cors_preflight(request):
+            return NOT_AUTHENTICATED  # preflights carry no cookies; the target answers CORS
+        if bound.static is not None:
+            return await self._static(request, bound)
         # Only the session's shards are read (load, and replace_shards after a refresh).
         shards = session_shards(request.headers.get("Cookie", ""), config.session_cookie_name)
         cookies: Mapping[str, str] = request.cookies if shards is None else shards
@@ -130,13 +145,25 @@ class AuthenticateAction:
             if outcome is None:  # refresh failed: back to the provider, even under deny
                 return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
             session, set_cookies = outcome
+        return await self._identity(session, config, tuple(set_cookies))
+
+    async def _identity(self, session: Session, config: AuthenticateConfig,
+                        set_cookies: tuple[str, ...] = ()) -> AuthPassed | web.StreamResponse:
+        """The x-amzn-oidc-* headers for the target."""
         if self.keys is not None:
             try:
                 await self.keys.ready()  # the shared key ring, loaded once (then no I/O)
             except SessionStoreError as exc:
                 return self.responder.store_failed(exc, "signing key load")
         return AuthPassed(self.headers.for_session(session, issuer=config.issuer, client_id=config.client_id),
-                          tuple(set_cookies))
+                          set_cookies)
+
+    async def _static(self, request: web.BaseRequest, bound: BoundAction) -> AuthPassed | web.StreamResponse:
+        assert bound.static is not None
+        session = bound.static.session_for(request)
+        if session is None:
+            return self.error_response(401, "AuthStaticIdentityUnknownUser", ELB_AUTH_FAILURE)
+        return await self._identity(session, bound.config)
 
     async def _refresh_session(self, request: web.BaseRequest, session: Session, bound: BoundAction,
                                origin: ClientOrigin, cookies: Mapping[str, str], now: float
@@ -163,18 +190,49 @@ class AuthenticateAction:
         started = time.perf_counter()
         tokens = await bound.client.refresh(session.refresh_token)
         info = await bound.client.userinfo(tokens.access_token, sub=session.sub)
-        self._check_size(info.raw, tokens.access_token)
+        claims, size = refreshed_claims(bound.config.claims_source, session.claims, info.claims, info.raw)
+        self._check_size(size, tokens.access_token)
         self.metrics.auth_latency.observe(time.perf_counter() - started)
         self.metrics.count("ELBAuthRefreshTokenSuccess")
-        return replace(session, claims=info.claims, access_token=tokens.access_token,
+        return replace(session, claims=claims, access_token=tokens.access_token,
                        refresh_token=tokens.refresh_token or session.refresh_token,
                        access_token_expires_at=tokens.access_token_expires_at(self.clock()))
 
     # -- redirect to the provider ------------------------------------------------------
 
+    async def login(self, request: web.BaseRequest, config: AuthenticateConfig, origin: ClientOrigin, *,
+                    host: str, return_url: str) -> web.StreamResponse:
+        """Forward-auth's `/oauth2/start`: the login redirect of `config`, with the callback on
+        `host` (the controller's, where the browser keeps its cookies) and a return to
+        `return_url`, which the caller checked against the allowed redirect domains."""
+        return await self._login_redirect(request, self._bound[config], origin, request.raw_path,
+                                          host=host, return_url=return_url)
+
     async def _start_login(self, request: web.BaseRequest, bound: BoundAction,
                            origin: ClientOrigin) -> web.StreamResponse:
-        host = request.headers.get("Host")
+        """ALB's 302 to the provider, or what a single-page app asked for instead."""
+        config = bound.config
+        script = config.xhr_401 and cannot_follow_redirect(request)
+        loop_line = None
+        if config.redirect_loop_limit and not script:
+            attempts, loop_line = loop_cookie(request, self.clock(), config.redirect_loop_window)
+            if attempts >= config.redirect_loop_limit:
+                return login_loop(attempts, config.redirect_loop_window)
+        original = (same_origin_return_path(request, origin.scheme) if script else None) or request.raw_path
+        resp = await self._login_redirect(request, bound, origin, original)
+        if script and resp.status == 302:
+            answer = login_required(resp.headers["Location"])
+            for line in resp.headers.getall("Set-Cookie", ()):
+                answer.headers.add("Set-Cookie", line)
+            return answer
+        if loop_line is not None and resp.status == 302:
+            resp.headers.add("Set-Cookie", loop_line + ("; Secure" if origin.secure_cookies else ""))
+        return resp
+
+    async def _login_redirect(self, request: web.BaseRequest, bound: BoundAction, origin: ClientOrigin,
+                              original_uri: str, *, host: str | None = None,
+                              return_url: str | None = None) -> web.Response:
+        host = host or request.headers.get("Host")
         if not host:
             # ALB "was unable to generate a redirect URL" (HTTP/1.0 without Host).
             return self.error_response(401, "AuthMissingHostHeader", ELB_AUTH_ERROR)
@@ -188,8 +246,8 @@ class AuthenticateAction:
         verifier = secrets.token_urlsafe(48) if config.pkce else None
         oidc_nonce = secrets.token_urlsafe(16) if config.nonce else None
         state = self.states.encode(LoginState(
-            nonce=nonce, original_uri=request.raw_path, binding=bound.binding, redirect_uri=redirect_uri,
-            created_at=self.clock(), code_verifier=verifier, oidc_nonce=oidc_nonce))
+            nonce=nonce, original_uri=original_uri, binding=bound.binding, redirect_uri=redirect_uri,
+            created_at=self.clock(), code_verifier=verifier, oidc_nonce=oidc_nonce, return_url=return_url))
         # ALB's parameters, in ALB's order (spec 2.2); values percent-encoded, spaces as %20.
         params = [("client_id", config.client_id), ("redirect_uri", redirect_uri),
                   ("response_type", "code"), ("scope", config.scope), ("state", state)]
@@ -259,23 +317,24 @@ class AuthenticateAction:
         assert tokens.id_token is not None  # exchange_code refuses a response without one
         id_claims = await client.validate_id_token(tokens.id_token, nonce=state.oidc_nonce)
         info = await client.userinfo(tokens.access_token, sub=id_claims["sub"])
-        self._check_size(info.raw, tokens.access_token)
         config = bound.config
+        claims, size = login_claims(config.claims_source, id_claims, info.claims, info.raw)
+        self._check_size(size, tokens.access_token)
         return Session(
-            sid=new_sid(), binding=bound.binding, claims=info.claims, access_token=tokens.access_token,
+            sid=new_sid(), binding=bound.binding, claims=claims, access_token=tokens.access_token,
             refresh_token=tokens.refresh_token, access_token_expires_at=tokens.access_token_expires_at(now),
             authenticated_at=now, expires_at=now + config.session_timeout,
             idp_sid=id_claims.get("sid") if isinstance(id_claims.get("sid"), str) else None)
 
-    def _check_size(self, userinfo_raw: bytes, access_token: str) -> None:
-        if len(userinfo_raw) + len(access_token.encode()) > MAX_CLAIMS_BYTES:
+    def _check_size(self, claims_size: int, access_token: str) -> None:
+        if claims_size + len(access_token.encode()) > MAX_CLAIMS_BYTES:
             raise UserClaimsTooLarge("user claims and access token exceed 11 KiB")
 
     # -- helpers -----------------------------------------------------------------------
 
     def _cookie_policy(self, request: web.BaseRequest, origin: ClientOrigin) -> CookiePolicy:
-        # ALB adds SameSite=None "with CORS requests"; an ClientOrigin header is the sign of one.
-        return CookiePolicy(secure=origin.secure_cookies, same_site_none="ClientOrigin" in request.headers)
+        # ALB adds SameSite=None "with CORS requests"; an Origin header is the sign of one.
+        return CookiePolicy(secure=origin.secure_cookies, same_site_none="Origin" in request.headers)
 
     def error_from(self, exc: AlbError) -> web.Response:
         return self.responder.error_from(exc)
@@ -287,5 +346,7 @@ class AuthenticateAction:
 def return_location(state: LoginState) -> str:
     """The original URL, made absolute on the origin the login started from (that of the
     redirect_uri sent): a relative `//evil.example/x` would send the browser elsewhere."""
+    if state.return_url:  # forward-auth's `rd`, allow-listed before it was sealed
+        return state.return_url
     parts = urlsplit(state.redirect_uri)
     return f"{parts.scheme}://{parts.netloc}{state.original_uri}"

@@ -22,6 +22,7 @@ from albauth.auth.idtoken import LEEWAY, check_algorithm, numeric_claim, peek
 from albauth.auth.oidc_client import OidcClient
 from albauth.clock import Clock
 from albauth.error_pages import SERVER
+from albauth.ops.log_values import printable
 from albauth.session.errors import SessionStoreError
 from albauth.session.store import SessionStore
 
@@ -52,7 +53,7 @@ async def backchannel_logout(store: SessionStore, clock: Clock, request: web.Bas
     try:
         claims = await validate_logout_token(bound.client, token, now=clock())
     except InvalidLogoutToken as exc:
-        log.info("back-channel logout refused: %s", exc)
+        log.info("back-channel logout refused: %s", printable(str(exc)))
         return _answer(400, {"error": "invalid_request", "error_description": str(exc)})
     sub, sid = claims.get("sub"), claims.get("sid")
     try:

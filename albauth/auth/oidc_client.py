@@ -45,6 +45,7 @@ from albauth.auth.tokens import (
 )
 from albauth.auth.userinfo import UserInfo, check_userinfo_subject, parse_userinfo_response
 from albauth.clock import Clock, system_clock
+from albauth.ops.log_values import printable
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,10 @@ class OidcClient:
             try:
                 return parse_token_response(body, require_id_token=require_id_token)
             except InvalidTokenResponse as exc:
-                log.warning("token endpoint %s: %s", endpoint, exc)
+                log.warning("token endpoint %s: %s", endpoint, printable(str(exc)))
                 raise
         error = parse_token_error(body)
-        log.warning("token endpoint %s answered %d (error=%s)", endpoint, status, error)
+        log.warning("token endpoint %s answered %d (error=%s)", endpoint, status, printable(str(error), 64))
         # RFC 6749 §5.2 says 400; a few servers answer 401. Either way the code (or
         # refresh token) is dead, which ALB counts as a failure, not an error.
         if 400 <= status < 500 and error == "invalid_grant":
@@ -215,7 +216,7 @@ class OidcClient:
             info = parse_userinfo_response(body)
             check_userinfo_subject(info, sub)
         except InvalidUserinfoResponse as exc:
-            log.warning("userinfo endpoint %s: %s", endpoint, exc)
+            log.warning("userinfo endpoint %s: %s", endpoint, printable(str(exc)))
             raise
         return info
 
@@ -238,7 +239,7 @@ class OidcClient:
             log.warning("ID token from %s refused: malformed", self.issuer)
             raise InvalidIdToken(f"ID token is malformed: {exc}") from None
         except InvalidIdToken as exc:
-            log.warning("ID token from %s refused: %s", self.issuer, exc)
+            log.warning("ID token from %s refused: %s", self.issuer, printable(str(exc)))
             raise
         return claims
 

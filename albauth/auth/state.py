@@ -37,6 +37,9 @@ class LoginState:
     created_at: float
     code_verifier: str | None = None  # PKCE (opt-in)
     oidc_nonce: str | None = None  # OIDC nonce (opt-in)
+    # Forward-auth (`/oauth2/start?rd=`): an absolute URL, possibly on another host, checked
+    # against the allowed redirect domains before it was sealed in. None: original_uri.
+    return_url: str | None = None
 
 
 class InvalidState(Exception):
@@ -54,6 +57,8 @@ class StateCodec:
             doc["v"] = state.code_verifier
         if state.oidc_nonce:
             doc["o"] = state.oidc_nonce
+        if state.return_url:
+            doc["a"] = state.return_url  # absent from states sealed before forward-auth: still decodable
         raw = json.dumps(doc, separators=(",", ":")).encode()
         return base64.b64encode(self._sealer.seal(raw, _AAD)).decode("ascii")
 
@@ -63,6 +68,7 @@ class StateCodec:
             doc = json.loads(self._sealer.open(sealed, _AAD))
             return LoginState(nonce=str(doc["n"]), original_uri=str(doc["u"]), binding=str(doc["b"]),
                               redirect_uri=str(doc["r"]), created_at=float(doc["t"]),
-                              code_verifier=doc.get("v"), oidc_nonce=doc.get("o"))
+                              code_verifier=doc.get("v"), oidc_nonce=doc.get("o"),
+                              return_url=str(doc["a"]) if "a" in doc else None)
         except (SealError, ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as exc:
             raise InvalidState(type(exc).__name__) from None

@@ -5,14 +5,16 @@ are in `albauth.config.authenticate`."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from albauth.config.authenticate import parse_cognito, parse_oidc
 from albauth.config.checker import Checker
+from albauth.config.jwt_validation import parse_jwt_validation
 from albauth.config.model import (
     AuthenticateConfig,
     FixedResponseAction,
     ForwardAction,
+    JwtValidationConfig,
     RedirectAction,
     TerminalAction,
     WeightedTargetGroup,
@@ -20,10 +22,12 @@ from albauth.config.model import (
 
 TERMINAL_TYPES = ("forward", "fixed-response", "redirect")
 AUTH_TYPES = ("authenticate-oidc", "authenticate-cognito")
+JWT_TYPE = "jwt-validation"
 FIXED_CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript",
                        "application/json")
 _ACTION_KEYS = frozenset({"Type", "Order", "TargetGroupArn", "ForwardConfig", "FixedResponseConfig",
-                          "RedirectConfig", "AuthenticateOidcConfig", "AuthenticateCognitoConfig", "albauth"})
+                          "RedirectConfig", "AuthenticateOidcConfig", "AuthenticateCognitoConfig",
+                          "JwtValidationConfig", "albauth"})
 _FORWARD_KEYS = frozenset({"TargetGroups", "TargetGroupStickinessConfig"})
 _STICKINESS_KEYS = frozenset({"Enabled", "DurationSeconds"})
 _WEIGHTED_KEYS = frozenset({"TargetGroupArn", "Weight"})
@@ -34,27 +38,37 @@ _REDIRECT_KEYS = frozenset({"Protocol", "Port", "Host", "Path", "Query", "Status
 _Typed = tuple[int, int, str, dict[str, Any]]
 
 
+class ParsedActions(NamedTuple):
+    authenticate: AuthenticateConfig | None
+    jwt_validation: JwtValidationConfig | None
+    terminal: TerminalAction | None
+
+
 def parse_actions(c: Checker, raw: Any, path: str, *, target_groups: dict[str, Any],
-                  auth_allowed: bool) -> tuple[AuthenticateConfig | None, TerminalAction | None]:
+                  auth_allowed: bool) -> ParsedActions:
     typed = _typed_actions(c, raw, path)
     if typed is None:
-        return None, None
+        return ParsedActions(None, None, None)
     terminals = [t for t in typed if t[2] in TERMINAL_TYPES]
-    auths = [t for t in typed if t[2] in AUTH_TYPES]
+    checks = [t for t in typed if t[2] in AUTH_TYPES or t[2] == JWT_TYPE]
     if len(terminals) != 1 or typed[-1][2] not in TERMINAL_TYPES:
         c.issue(path, "a rule needs exactly one forward, redirect or fixed-response action, "
                       "and it must come last in Order")
-        return None, None
-    if len(auths) > 1:
-        c.issue(path, "a rule may have at most one authenticate action")
-    auth = _authenticate(c, auths[0], path, auth_allowed) if auths else None
+        return ParsedActions(None, None, None)
+    if len(checks) > 1:
+        c.issue(path, "a rule may have at most one authenticate or jwt-validation action")
+    auth = jwt = None
+    if checks and checks[0][2] == JWT_TYPE:
+        jwt = _jwt_validation(c, checks[0], path, auth_allowed)
+    elif checks:
+        auth = _authenticate(c, checks[0], path, auth_allowed)
     _, i, kind, item = terminals[0]
     p = f"{path}[{i}]"
     if kind == "forward":
-        return auth, _parse_forward(c, item, p, target_groups)
+        return ParsedActions(auth, jwt, _parse_forward(c, item, p, target_groups))
     if kind == "fixed-response":
-        return auth, _parse_fixed(c, item, p)
-    return auth, _parse_redirect(c, item, p)
+        return ParsedActions(auth, jwt, _parse_fixed(c, item, p))
+    return ParsedActions(auth, jwt, _parse_redirect(c, item, p))
 
 
 def _typed_actions(c: Checker, raw: Any, path: str) -> list[_Typed] | None:
@@ -66,8 +80,9 @@ def _typed_actions(c: Checker, raw: Any, path: str) -> list[_Typed] | None:
         if not c.mapping(item, p, known=_ACTION_KEYS):
             continue
         kind = item.get("Type")
-        if kind not in TERMINAL_TYPES + AUTH_TYPES:
-            c.issue(f"{p}.Type", f"must be one of {', '.join(TERMINAL_TYPES + AUTH_TYPES)} (got {kind!r})")
+        if kind not in (*TERMINAL_TYPES, *AUTH_TYPES, JWT_TYPE):
+            c.issue(f"{p}.Type", f"must be one of {', '.join((*TERMINAL_TYPES, *AUTH_TYPES, JWT_TYPE))} "
+                                 f"(got {kind!r})")
             continue
         order = c.integer(item.get("Order"), f"{p}.Order", 1, 50000)
         typed.append((order if order is not None else 50001 + i, i, kind, item))
@@ -80,10 +95,22 @@ def _authenticate(c: Checker, typed: _Typed, path: str, auth_allowed: bool) -> A
     _, i, kind, item = typed
     p = f"{path}[{i}]"
     if not auth_allowed:
-        c.issue(f"{p}.Type", "ALB accepts authenticate actions only on HTTPS listeners; make the "
-                             "listener HTTPS, or mark it albauth.trust_forwarded_proto (behind a TLS "
-                             "proxy) or albauth.local_development (loopback only)")
+        _needs_https(c, f"{p}.Type", "authenticate")
     return parse_oidc(c, item, p) if kind == "authenticate-oidc" else parse_cognito(c, item, p)
+
+
+def _jwt_validation(c: Checker, typed: _Typed, path: str, auth_allowed: bool) -> JwtValidationConfig | None:
+    _, i, _, item = typed
+    p = f"{path}[{i}]"
+    if not auth_allowed:
+        _needs_https(c, f"{p}.Type", "jwt-validation")
+    return parse_jwt_validation(c, item, p)
+
+
+def _needs_https(c: Checker, path: str, what: str) -> None:
+    c.issue(path, f"ALB accepts {what} actions only on HTTPS listeners; make the listener HTTPS, or mark "
+                  "it albauth.trust_forwarded_proto (behind a TLS proxy) or albauth.local_development "
+                  "(loopback only)")
 
 
 def _parse_forward(c: Checker, item: dict[str, Any], p: str,

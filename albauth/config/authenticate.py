@@ -3,11 +3,12 @@ with albauth's extensions in the action's nested `albauth:` block."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from albauth.config.checker import Checker
-from albauth.config.cognito import ARN_SHAPE, cognito_endpoints, parse_user_pool_arn
+from albauth.config.cognito import ARN_SHAPE, cognito_endpoints, parse_user_pool_arn, user_pool_domain_problem
 from albauth.config.model import AuthenticateConfig
 
 MAX_SESSION_TIMEOUT = 604800  # 7 days, ALB's default and maximum
@@ -21,7 +22,9 @@ _COGNITO_KEYS = _COMMON_AUTH_KEYS | {"UserPoolArn", "UserPoolClientId", "UserPoo
 _EXTENSION_KEYS = frozenset({"client_auth", "pkce", "nonce", "jwks_uri", "idp_timeout", "client_secret", "issuer",
                              "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint",
                              "logout_path", "post_logout_redirect_uri", "backchannel_logout_path",
-                             "logout_allow_cross_site_get"})
+                             "logout_allow_cross_site_get", "claims_source", "xhr_401", "allow_cors_preflight",
+                             "redirect_loop_limit", "redirect_loop_window", "static_identity",
+                             "static_identity_header"})
 # The Cognito URLs a local stand-in (cognito-local, the built-in provider) may override.
 _COGNITO_OVERRIDES = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "logout_endpoint")
 
@@ -81,7 +84,50 @@ def _extensions(c: Checker, item: dict[str, Any], p: str) -> dict[str, Any]:
         if key in ext:
             out[key] = c.url(ext[key], f"{ep}.{key}")
     _logout_paths(c, ext, ep, out)
+    _single_page_apps(c, ext, ep, out)
+    _static_identity(c, ext, ep, out)
     return out
+
+
+def _static_identity(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
+    """`static_identity: {alice: {sub: ..., email: ...}, bob: {...}}`: fixed users for an app's
+    test suite; `static_identity_header` lets a request pick one by name."""
+    raw = ext.get("static_identity")
+    if raw is None:
+        if "static_identity_header" in ext:
+            c.issue(f"{ep}.static_identity_header", "applies only with static_identity")
+        return
+    if not c.mapping(raw, f"{ep}.static_identity", required=True) or not raw:
+        c.issue(f"{ep}.static_identity", "must map user names to their claims, e.g. {alice: {sub: alice}}")
+        return
+    users: list[tuple[str, str]] = []
+    for name, claims in raw.items():
+        up = f"{ep}.static_identity.{name}"
+        if not c.mapping(claims, up, required=True):
+            continue
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            c.issue(f"{up}.sub", "is required: the user's subject, a string")
+            continue
+        users.append((str(name), json.dumps(claims, separators=(",", ":"))))
+    out["static_identity"] = tuple(users)
+    if "static_identity_header" in ext:
+        out["static_identity_header"] = c.string(ext["static_identity_header"], f"{ep}.static_identity_header")
+
+
+def _single_page_apps(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
+    """Opt-ins for APIs and single-page apps; each default is ALB's behaviour."""
+    if "claims_source" in ext:
+        if ext["claims_source"] not in ("userinfo", "id_token", "merge"):
+            c.issue(f"{ep}.claims_source", "must be userinfo (ALB), id_token or merge")
+        else:
+            out["claims_source"] = ext["claims_source"]
+    for flag in ("xhr_401", "allow_cors_preflight"):
+        if flag in ext:
+            out[flag] = c.boolean(ext[flag], f"{ep}.{flag}")
+    if "redirect_loop_limit" in ext:
+        out["redirect_loop_limit"] = c.integer(ext["redirect_loop_limit"], f"{ep}.redirect_loop_limit", 0, 100)
+    if "redirect_loop_window" in ext:
+        out["redirect_loop_window"] = c.number(ext["redirect_loop_window"], f"{ep}.redirect_loop_window", 1, 3600)
 
 
 def _logout_paths(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
@@ -142,6 +188,9 @@ def parse_cognito(c: Checker, item: dict[str, Any], p: str) -> AuthenticateConfi
     pool = parse_user_pool_arn(arn or "")
     if arn and not pool:
         c.issue(f"{cp}.UserPoolArn", f"must look like {ARN_SHAPE}")
+    if domain and (problem := user_pool_domain_problem(domain)):
+        c.issue(f"{cp}.UserPoolDomain", problem)
+        domain = None
     ext_raw = item.get("albauth") or {}
     ext_raw = ext_raw if isinstance(ext_raw, dict) else {}
     ext = _extensions(c, item, p)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 _COGNITO_ARN = re.compile(
     r"^arn:aws[a-z-]*:cognito-idp:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):userpool/(?P<pool>[a-z0-9-]+_[A-Za-z0-9]+)$")
 ARN_SHAPE = "arn:aws:cognito-idp:<region>:<account>:userpool/<region>_<id>"
+# Cognito's domain prefix: lowercase letters, digits and hyphens, not at either end.
+_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
 @dataclass(frozen=True)
@@ -34,3 +37,18 @@ def cognito_endpoints(region: str, pool_id: str, domain: str) -> dict[str, str]:
         "logout_endpoint": f"{base}/logout",
         "issuer": f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
     }
+
+
+def user_pool_domain_problem(domain: str) -> str | None:
+    """Why `domain` is neither a prefix nor a custom domain's host name (None: it is one).
+    UserPoolDomain is the bare prefix or host (`my-prefix`, `auth.example.com`), never a URL."""
+    if "://" in domain or "/" in domain:
+        return "must be the domain prefix or the custom domain's host name, not a URL (e.g. auth.example.com)"
+    if "." in domain:
+        if not all(_HOST_LABEL.match(label) for label in domain.split(".")):
+            return f"{domain!r} is not a host name"
+        return None
+    if not _PREFIX.match(domain):
+        return ("a domain prefix is lowercase letters, digits and hyphens (not first or last), "
+                f"at most 63 characters; got {domain!r}")
+    return None

@@ -15,8 +15,8 @@ from typing import Any
 
 from albauth.config.checker import Checker
 from albauth.config.errors import ConfigError, ConfigIssue
-from albauth.config.listeners import host_is_loopback
 from albauth.config.load import parse_document
+from albauth.config.loopback import host_is_loopback
 from albauth.config.model import Settings
 
 SOURCE = "environment"
@@ -64,6 +64,8 @@ ENV_VARIABLES: tuple[EnvVariable, ...] = (
                 f"{_AUTH}.albauth.pkce", oidc=True),
     EnvVariable("ALBAUTH_OIDC_NONCE", "true: send and check an OIDC nonce (hardening; ALB does not)",
                 f"{_AUTH}.albauth.nonce", oidc=True),
+    EnvVariable("ALBAUTH_OIDC_CLAIMS_SOURCE", "userinfo (ALB), id_token, or merge (UserInfo wins on conflicts)",
+                f"{_AUTH}.albauth.claims_source", oidc=True),
     EnvVariable("ALBAUTH_LOGOUT_PATH", "opt-in logout route answered by albauth, e.g. /oauth2/logout (ALB has none)",
                 f"{_AUTH}.albauth.logout_path", oidc=True),
     EnvVariable("ALBAUTH_POST_LOGOUT_REDIRECT_URI",

@@ -4,13 +4,13 @@ default rule."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
 from albauth.config.actions import parse_actions
 from albauth.config.checker import Checker
 from albauth.config.conditions import parse_conditions
+from albauth.config.loopback import host_is_loopback
 from albauth.config.model import Listener, Rule, TargetGroup
 
 # ALB's own listener and rule fields; those albauth has no use for (ARNs, SslPolicy, ...) are
@@ -24,18 +24,6 @@ _EXTENSION_KEYS = frozenset({"address", "certificate_file", "key_file", "trust_f
 _MTLS_KEYS = frozenset({"Mode", "TrustStoreArn", "IgnoreClientCertificateExpiry", "TrustStoreAssociationStatus",
                         "AdvertiseTrustStoreCaNames"})
 MAX_RULES = 100  # ALB's default quota per load balancer
-
-
-def host_is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1 (with or without brackets): where local development may
-    authenticate on plain HTTP, since nothing off the machine can reach the listener."""
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -66,6 +54,7 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
     default_rule = _parse_default_actions(c, raw, p, target_groups, auth_allowed, default_rule)
     if len(rules) > MAX_RULES:
         c.issue(f"{p}.Rules", f"ALB allows {MAX_RULES} rules per load balancer by default")
+    _static_identity_on_loopback_only(c, [*rules, *([default_rule] if default_rule else [])], ext.address)
     if port is None:
         return None
     all_rules = sorted(rules, key=lambda r: r.priority or 0) + ([default_rule] if default_rule else [])
@@ -95,6 +84,18 @@ def _parse_extensions(c: Checker, ext: Any, ep: str, protocol: str) -> _Extensio
                 f"is for loopback addresses only (the listener binds {address}); behind a TLS proxy "
                 "use trust_forwarded_proto instead")
     return _Extensions(address, cert, key, trust_proto, local_dev)
+
+
+def _static_identity_on_loopback_only(c: Checker, rules: list[Rule], address: str) -> None:
+    """A static identity authenticates anyone who can connect: only where nothing off this
+    machine can (an app's test suite, albauth dev)."""
+    if host_is_loopback(address):
+        return
+    for rule in rules:
+        if rule.authenticate is not None and rule.authenticate.static_identity:
+            c.issue(f"{rule.key}.albauth.static_identity" if "Actions" not in rule.key else rule.key,
+                    f"static_identity is refused on a listener bound to {address}: it logs in anyone "
+                    "who can connect, so it is for loopback listeners only (127.0.0.1, ::1, localhost)")
 
 
 def _refuse_mutual_authentication(c: Checker, raw: Any, mp: str) -> None:
@@ -149,11 +150,12 @@ def _parse_rule(c: Checker, rr: dict[str, Any], rp: str, target_groups: dict[str
         # ALB refuses it too: only the default rule matches every request.
         c.issue(f"{rp}.Conditions", "is required: a rule needs at least one condition "
                                     "(only the default rule matches every request)")
-    auth, action = parse_actions(c, rr.get("Actions"), f"{rp}.Actions",
-                                 target_groups=target_groups, auth_allowed=auth_allowed)
-    if action is None:
+    parsed = parse_actions(c, rr.get("Actions"), f"{rp}.Actions",
+                           target_groups=target_groups, auth_allowed=auth_allowed)
+    if parsed.terminal is None:
         return None, is_default
-    return Rule(priority, conditions, auth, action, rp), is_default
+    return Rule(priority, conditions, parsed.authenticate, parsed.terminal, rp,
+                jwt_validation=parsed.jwt_validation), is_default
 
 
 def _parse_default_actions(c: Checker, raw: dict[str, Any], p: str, target_groups: dict[str, TargetGroup],
@@ -161,10 +163,11 @@ def _parse_default_actions(c: Checker, raw: dict[str, Any], p: str, target_group
     if raw.get("DefaultActions") is not None:
         if default_rule is not None:
             c.issue(f"{p}.DefaultActions", "given twice: also as a Rules entry with Priority default")
-        auth, action = parse_actions(c, raw.get("DefaultActions"), f"{p}.DefaultActions",
-                                     target_groups=target_groups, auth_allowed=auth_allowed)
-        if action is not None:
-            return Rule(None, (), auth, action, f"{p}.DefaultActions")
+        parsed = parse_actions(c, raw.get("DefaultActions"), f"{p}.DefaultActions",
+                               target_groups=target_groups, auth_allowed=auth_allowed)
+        if parsed.terminal is not None:
+            return Rule(None, (), parsed.authenticate, parsed.terminal, f"{p}.DefaultActions",
+                        jwt_validation=parsed.jwt_validation)
         return default_rule
     if default_rule is None:
         c.issue(f"{p}.DefaultActions", "is required: every listener has a default rule")

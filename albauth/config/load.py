@@ -32,6 +32,7 @@ from albauth.config.model import Settings
 from albauth.config.settings import (
     log_level,
     parse_ca_file,
+    parse_forward_auth,
     parse_listen_backlog,
     parse_max_connections,
     parse_proxy,
@@ -43,7 +44,7 @@ from albauth.config.substitute import substitute
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
 _ALBAUTH_KEYS = frozenset({"admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
-                           "listen_backlog", "max_connections", "ca_file"})
+                           "listen_backlog", "max_connections", "forward_auth", "ca_file"})
 
 
 def load_file(path: str, env: Mapping[str, str] | None = None, *,
@@ -114,6 +115,7 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
         session=parse_session(c, own.get("session") or {}, "albauth.session"),
         signing=parse_signing(c, own.get("signing") or {}),
         proxy=parse_proxy(c, own.get("proxy") or {}, attributes),
+        forward_auth=parse_forward_auth(c, own.get("forward_auth") or {}),
         admin_listen=admin_listen,
         log_level=log_level(c, own.get("log_level", "INFO"), "albauth.log_level"),
         source=c.file,

@@ -120,6 +120,40 @@ class AuthenticateConfig:
     backchannel_logout_path: str | None = None  # OIDC Back-Channel Logout 1.0 receiver
     # logout_path answers POST or a same-origin request; true also a cross-site GET (a link).
     logout_allow_cross_site_get: bool = False
+    # Where the session's claims come from: UserInfo (ALB), the ID token, or both (UserInfo wins).
+    claims_source: Literal["userinfo", "id_token", "merge"] = "userinfo"
+    # Single-page apps (each off, as ALB): a 401 with JSON instead of a 302 for requests that
+    # cannot follow a cross-origin redirect; CORS preflights forwarded without a session; a
+    # page instead of another redirect after `redirect_loop_limit` logins within the window.
+    xhr_401: bool = False
+    allow_cors_preflight: bool = False
+    redirect_loop_limit: int = 0  # 0: off
+    redirect_loop_window: float = 60.0
+    # App test suites: every request is this user ((name, claims as JSON) pairs; the first
+    # is the default), signed as ALB would, with no provider. Loopback listeners only.
+    static_identity: tuple[tuple[str, str], ...] = ()
+    static_identity_header: str | None = None  # a request header naming one of the users
+
+
+ClaimFormat = Literal["single-string", "string-array", "space-separated-values"]
+
+
+@dataclass(frozen=True)
+class AdditionalClaim:
+    format: ClaimFormat
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JwtValidationConfig:
+    """ALB's `jwt-validation` action: a bearer JWT from `Authorization`, checked against a JWKS."""
+
+    jwks_endpoint: str
+    issuer: str
+    additional_claims: tuple[AdditionalClaim, ...] = ()
+    # albauth extension: ALB accepts RS256 only.
+    algorithms: tuple[str, ...] = ("RS256",)
 
 
 @dataclass(frozen=True)
@@ -129,6 +163,7 @@ class Rule:
     authenticate: AuthenticateConfig | None
     action: TerminalAction
     key: str  # where the rule sits in the config, for messages and logs
+    jwt_validation: JwtValidationConfig | None = None
 
 
 # --- albauth's own settings ------------------------------------------------------------
@@ -199,6 +234,23 @@ class ProxySettings:
     reject_dot_segment_parameters: bool = True  # `..;x`, `.;x`, `;x` segments answered 400 (Tomcat drops them)
 
 
+def _loopback() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+
+
+@dataclass(frozen=True)
+class ForwardAuthSettings:
+    """`/oauth2/auth` and `/oauth2/start` for ingress controllers (albauth.forward_auth; no ALB
+    equivalent). Off: those paths are ordinary paths, matched by the rules."""
+
+    enabled: bool = False
+    # Peers whose X-Original-* / X-Forwarded-* headers are believed; anyone else gets 403.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=_loopback)
+    # Hosts `rd` may name besides the request's own: `a.example` exactly, `.example.com` that
+    # domain and its subdomains.
+    allowed_redirect_domains: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     listeners: tuple[Listener, ...]
@@ -206,6 +258,7 @@ class Settings:
     session: SessionSettings = SessionSettings()
     signing: SigningSettings = SigningSettings()
     proxy: ProxySettings = ProxySettings()
+    forward_auth: ForwardAuthSettings = ForwardAuthSettings()
     admin_listen: tuple[str, int] | None = ("127.0.0.1", 9901)
     log_level: str = "INFO"
     source: str = "environment"  # the file the settings came from

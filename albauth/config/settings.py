@@ -3,6 +3,7 @@ the proxy, the log level."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import Any
 from albauth.config.checker import Checker
 from albauth.config.model import (
     MIN_SECRET_LENGTH,
+    ForwardAuthSettings,
     ProxySettings,
     SessionSettings,
     SigningSettings,
@@ -149,3 +151,29 @@ def parse_listen_backlog(c: Checker, raw: Any, path: str) -> int:
 def parse_max_connections(c: Checker, raw: Any, path: str) -> int:
     limit = c.integer(raw, path, 1, MAX_CONNECTIONS)
     return 10000 if limit is None else limit
+
+
+def parse_forward_auth(c: Checker, raw: Any) -> ForwardAuthSettings:
+    p = "albauth.forward_auth"
+    if not c.mapping(raw, p, known=frozenset({"enabled", "trusted_proxies", "allowed_redirect_domains"})):
+        return ForwardAuthSettings()
+    default = ForwardAuthSettings()
+    networks = []
+    for i, value in enumerate(c.list_of(raw.get("trusted_proxies"), f"{p}.trusted_proxies")):
+        try:
+            networks.append(ipaddress.ip_network(str(value), strict=False))
+        except ValueError:
+            c.issue(f"{p}.trusted_proxies[{i}]", "must be an address or CIDR block (10.0.0.0/8, ::1/128)")
+    domains = []
+    for i, value in enumerate(c.list_of(raw.get("allowed_redirect_domains"), f"{p}.allowed_redirect_domains")):
+        domain = str(value).strip().lower()
+        # A bare `.` or a scheme/path would allow far more than meant: host names only.
+        if not domain.strip(".") or not domain.isascii() or any(ch in domain for ch in "/@:\\*? \t"):
+            c.issue(f"{p}.allowed_redirect_domains[{i}]", "must be a host name (app.example.com) "
+                                                          "or .domain for it and its subdomains")
+            continue
+        domains.append(domain)
+    return ForwardAuthSettings(
+        enabled=c.boolean(raw.get("enabled", False), f"{p}.enabled"),
+        trusted_proxies=tuple(networks) if "trusted_proxies" in raw else default.trusted_proxies,
+        allowed_redirect_domains=tuple(domains))

@@ -15,7 +15,7 @@ from .verify import Verification
 
 Headers = Sequence[tuple[str, str]]
 
-TAGLINE = "what an application behind ALB's authenticate-oidc receives"
+TAGLINE = "what an application behind ALB's authenticate-oidc or authenticate-cognito receives"
 
 # Spec 5.1: what each identity header carries.
 _OIDC_NOTES = {
@@ -46,7 +46,8 @@ class IdentityView:
 
 def identity_page(view: IdentityView) -> str:
     v = view.verification
-    body = (f'<main class="wrap">{_hero(v.claims, view.logout_href)}{_status(view)}'
+    access = _access_claims(view.oidc_headers)
+    body = (f'<main class="wrap">{_hero(v.claims, access, view.logout_href)}{_status(view)}'
             f"{_oidc_headers(view.oidc_headers)}{_decoded(v)}{_how_to_verify(view)}"
             f"{_other_headers(view.other_headers)}</main>{_COUNTDOWN_JS}")
     name = _display_name(v.claims)
@@ -66,13 +67,35 @@ def _initials(name: str) -> str:
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
-def _hero(claims: dict[str, object], logout_href: str) -> str:
+def _access_claims(headers: Headers) -> dict[str, object]:
+    token = next((v for k, v in headers if k.lower() == "x-amzn-oidc-accesstoken"), "")
+    try:
+        return dict(decode_unverified(token).claims) if token else {}
+    except InvalidAlbToken:
+        return {}  # an opaque access token
+
+
+def _hero_facts(claims: dict[str, object], access: dict[str, object]) -> list[tuple[str, object]]:
+    """Groups and attributes worth a glance. Cognito's UserInfo has no groups: they are in
+    the access token's `cognito:groups`; its custom attributes are `custom:<name>`."""
+    facts: list[tuple[str, object]] = []
+    groups = claims.get("groups") or claims.get("cognito:groups") or access.get("cognito:groups")
+    if groups:
+        facts.append(("groups", groups))
+    if (username := claims.get("username")) and claims.get("name"):
+        facts.append(("username", username))
+    for key, value in claims.items():
+        if key == "department" or key.startswith("custom:"):
+            facts.append((key, value))
+    return facts
+
+
+def _hero(claims: dict[str, object], access: dict[str, object], logout_href: str) -> str:
     name = _display_name(claims)
     email = claims.get("email")
     email_html = f'<p class="email">{escape(str(email))}</p>' if email else ""
     extras = []
-    for key, label in (("groups", "groups"), ("department", "department")):
-        value = claims.get(key)
+    for label, value in _hero_facts(claims, access):
         if isinstance(value, list) and value:
             extras.append(f"{label}: {escape(', '.join(str(x) for x in value))}")
         elif isinstance(value, str) and value:

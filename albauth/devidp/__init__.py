@@ -1,13 +1,33 @@
 """A real OpenID Connect provider for development and tests, built on authlib's
 server components: `albauth dev`, `albauth idp`, and albauth's integration tests sign
-in against it."""
+in against it.
 
-from .events import IdpEvent
-from .provider import IDP_KEY, DevIdP, create_idp_app
-from .settings import IdpClient, IdpSettings, IdpUser, load_idp_settings
+The provider's names are loaded on first use: the command line imports this package
+for its flags (devidp.serve), and must not pay for authlib on every `albauth` command."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .settings import CognitoPool, IdpClient, IdpSettings, IdpUser, load_idp_settings
+
+if TYPE_CHECKING:
+    from .events import IdpEvent
+    from .provider import IDP_KEY, DevIdP, create_idp_app
+
+_LAZY = {"IdpEvent": ".events", "IDP_KEY": ".provider", "DevIdP": ".provider", "create_idp_app": ".provider"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "IDP_KEY",
+    "CognitoPool",
     "DevIdP",
     "IdpClient",
     "IdpEvent",

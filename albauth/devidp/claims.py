@@ -22,7 +22,7 @@ def user_claims(user: IdpUser, scope: str) -> dict[str, Any]:
         name=user.name,
         preferred_username=user.username,
         email=user.email,
-        email_verified=True if user.email else None,
+        email_verified=user.email_verified if user.email else None,
     )
     allowed = everything.filter(scope)
     claims: dict[str, Any] = {"sub": user.sub}

@@ -14,6 +14,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from . import cognito_claims
 from .claims import user_claims
 from .models import Client
 from .parts import ProviderParts
@@ -29,6 +30,8 @@ class IdpUserInfoEndpoint(UserInfoEndpoint):  # type: ignore[misc]
         user = self.server.settings.user_by_sub(token["sub"])
         if user is None:  # the user was removed from the file since the token was issued
             raise InvalidTokenError()
+        if self.server.settings.cognito is not None:
+            return 200, cognito_claims.userinfo(user), default_json_headers
         return 200, user_claims(user, token.get("scope", "")), default_json_headers
 
 

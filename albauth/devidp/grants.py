@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, OpenIDToken
 
+from . import cognito_claims
 from .claims import user_claims
 from .models import TOKEN_AUTH_METHODS, AuthorizationCode, Client, RefreshToken, SignedInUser
 from .parts import ProviderParts
@@ -48,8 +49,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         self.server.store.codes.pop(authorization_code.code, None)
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> SignedInUser | None:
-        user = self.server.settings.user_by_sub(authorization_code.sub)
-        return SignedInUser(user, authorization_code.auth_time) if user else None
+        code = authorization_code
+        user = self.server.settings.user_by_sub(code.sub)
+        return SignedInUser(user, code.auth_time, code.event_id, code.origin_jti) if user else None
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
@@ -66,8 +68,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return item
 
     def authenticate_user(self, refresh_token: RefreshToken) -> SignedInUser | None:
-        user = self.server.settings.user_by_sub(refresh_token.sub)
-        return SignedInUser(user, refresh_token.auth_time) if user else None
+        rt = refresh_token
+        user = self.server.settings.user_by_sub(rt.sub)
+        return SignedInUser(user, rt.auth_time, rt.event_id, rt.origin_jti) if user else None
 
     def issue_token(self, user: SignedInUser, refresh_token: RefreshToken) -> dict[str, Any]:
         # Rotation is per client: Cognito (the default here) keeps the refresh token;
@@ -130,6 +133,8 @@ class _IdTokenClaims:
         return claims
 
     def generate_user_info(self, user: SignedInUser, scope: str) -> dict[str, Any]:
+        if self.server.settings.cognito is not None:
+            return cognito_claims.id_token_claims(user)
         return user_claims(user.user, scope)
 
 

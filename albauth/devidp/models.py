@@ -6,6 +6,7 @@ tests, and a restart is a clean slate."""
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,10 @@ class SignedInUser:
 
     user: IdpUser
     auth_time: int
+    # Cognito's `event_id` (one per sign-in) and `origin_jti` (one per token family): the ID
+    # and access tokens of one sign-in share them, and refreshed tokens keep them.
+    event_id: str = ""
+    origin_jti: str = ""
 
     def get_user_id(self) -> str:
         return self.user.sub
@@ -87,6 +92,8 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     nonce: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    origin_jti: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -109,6 +116,8 @@ class RefreshToken(TokenMixin):  # type: ignore[misc]
     scope: str
     auth_time: int
     expires_at: float
+    event_id: str = ""
+    origin_jti: str = ""
 
     def check_client(self, client: Client) -> bool:
         return client.get_client_id() == self.client_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from html import escape
 
-from .settings import IdpUser
+from .settings import CognitoPool, IdpUser
 
 # Form fields the login page owns; everything else in the authorize request is carried
 # through as hidden fields so the POST is the same authorization request again.
@@ -65,7 +65,8 @@ def _page(title: str, body: str) -> str:
 
 
 def login_page(*, action: str, params: Mapping[str, str], client_id: str,
-               users: Iterable[IdpUser], error: str | None = None, username: str = "") -> str:
+               users: Iterable[IdpUser], error: str | None = None, username: str = "",
+               stand_in: CognitoPool | None = None) -> str:
     hidden = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
         for k, v in params.items() if k not in LOGIN_FIELDS
@@ -76,11 +77,17 @@ def login_page(*, action: str, params: Mapping[str, str], client_id: str,
         f"<td class=\"groups\">{escape(', '.join(u.groups)) or '&mdash;'}</td></tr>"
         for u in users
     )
+    badge, note = "albauth dev IdP", ""
+    if stand_in is not None:
+        badge = "Amazon Cognito stand-in"
+        note = (f'<p class="note">albauth dev, standing in for the hosted sign-in page of user pool '
+                f"<code>{escape(stand_in.pool_id)}</code> ({escape(stand_in.region)}). "
+                "Nothing is sent to AWS.</p>")
     body = f"""
-<span class="badge">albauth dev IdP</span>
+<span class="badge">{badge}</span>
 <h1>Sign in</h1>
 <p class="sub">to continue to <strong>{escape(client_id)}</strong></p>
-{error_html}
+{note}{error_html}
 <form method="post" action="{escape(action)}">
 {hidden}
 <label for="username">Username</label>
@@ -96,7 +103,7 @@ def login_page(*, action: str, params: Mapping[str, str], client_id: str,
 <h2>Demo users</h2>
 <table><tr><th>Username</th><th>Password</th><th>Groups</th></tr>{rows}</table>
 </section>"""
-    return _page("Sign in - albauth dev IdP", body)
+    return _page(f"Sign in - {badge}", body)
 
 
 def error_page(title: str, message: str) -> str:

@@ -14,6 +14,7 @@ from joserfc import jwt
 
 from albauth.clock import Clock, system_clock
 
+from .cognito_views import LOGIN_PATH, CognitoViews
 from .events import ClientAuth, Endpoint, IdpEvent
 from .keys import KeyRing
 from .models import SignedInUser, Store
@@ -23,10 +24,11 @@ from .views import IdpViews
 
 
 class DevIdP:
-    def __init__(self, settings: IdpSettings, *, clock: Clock = system_clock) -> None:
+    def __init__(self, settings: IdpSettings, *, clock: Clock = system_clock,
+                 keys: KeyRing | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.keys = KeyRing()
+        self.keys = keys or KeyRing()
         self.store = Store()
         self.server = IdpAuthorizationServer(settings, self.keys, self.store, clock)
         self.events: list[IdpEvent] = []
@@ -35,9 +37,12 @@ class DevIdP:
         self.app = self._build_app()
 
     def _build_app(self) -> web.Application:
-        views = IdpViews(self.server, base_path=self.base_path, record=self.events.append)
         app = web.Application()
         app[IDP_KEY] = self
+        if self.settings.cognito is not None:
+            self._add_cognito_routes(app)
+            return app
+        views = IdpViews(self.server, base_path=self.base_path, record=self.events.append)
         p = self.base_path
         app.router.add_get(f"{p}/.well-known/openid-configuration", views.discovery)
         app.router.add_get(f"{p}/jwks", views.jwks)
@@ -49,6 +54,21 @@ class DevIdP:
         app.router.add_route("GET", f"{p}/logout", views.logout)
         app.router.add_route("POST", f"{p}/logout", views.logout)
         return app
+
+    def _add_cognito_routes(self, app: web.Application) -> None:
+        """A user pool: its keys and discovery under the issuer (`/<pool id>`), its hosted
+        domain's endpoints at the root, with Cognito's spelling (`userInfo`)."""
+        views = CognitoViews(self.server, base_path=self.base_path, record=self.events.append)
+        p = self.base_path
+        app.router.add_get(f"{p}/.well-known/openid-configuration", views.discovery)
+        app.router.add_get(f"{p}/.well-known/jwks.json", views.jwks)
+        app.router.add_get("/oauth2/authorize", views.authorize)
+        app.router.add_route("GET", LOGIN_PATH, views.login)
+        app.router.add_route("POST", LOGIN_PATH, views.login)
+        app.router.add_post("/oauth2/token", views.token)
+        app.router.add_route("GET", "/oauth2/userInfo", views.userinfo)
+        app.router.add_route("POST", "/oauth2/userInfo", views.userinfo)
+        app.router.add_get("/logout", views.logout)
 
     # -- observing and steering, for tests --
 

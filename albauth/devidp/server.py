@@ -27,7 +27,7 @@ from multidict import CIMultiDict, MultiDict, MultiDictProxy
 
 from albauth.clock import Clock
 
-from .access_tokens import AccessTokenGenerator, AccessTokenValidator
+from .access_tokens import AccessTokenGenerator, AccessTokenValidator, CognitoAccessTokenValidator
 from .endpoints import IdpEndSessionEndpoint, IdpUserInfoEndpoint
 from .grants import (
     AuthorizationCodeGrant,
@@ -106,13 +106,15 @@ class IdpAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.clock = clock
         self._clients = {c.client_id: Client(c) for c in settings.clients}
 
+        cognito = settings.cognito is not None
         self.register_token_generator("default", AccessTokenGenerator(
-            settings.issuer, keys, clock, settings.access_token_ttl))
+            settings.issuer, keys, clock, settings.access_token_ttl, cognito=cognito))
         self.register_grant(AuthorizationCodeGrant, [IdpOpenIDCode(self), S256CodeChallenge()])
         self.register_grant(RefreshTokenGrant, [IdpOpenIDRefresh(self)])
 
         protector = ResourceProtector()
-        protector.register_token_validator(AccessTokenValidator(settings.issuer, keys, clock))
+        validator = CognitoAccessTokenValidator if cognito else AccessTokenValidator
+        protector.register_token_validator(validator(settings.issuer, keys, clock))
         self.register_endpoint(IdpUserInfoEndpoint(resource_protector=protector))
         self.register_endpoint(IdpEndSessionEndpoint)
 
@@ -129,6 +131,8 @@ class IdpAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 scope=token.get("scope", ""),
                 auth_time=request.user.auth_time,
                 expires_at=self.clock() + self.settings.refresh_token_ttl,
+                event_id=request.user.event_id,
+                origin_jti=request.user.origin_jti,
             )
 
     def authenticate_client(self, request: OAuth2Request, methods: list[str],

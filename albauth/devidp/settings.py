@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
-
-import yaml
+from urllib.parse import urlsplit
 
 from albauth.config.errors import ConfigError, ConfigIssue
 
@@ -29,6 +28,8 @@ RESERVED_CLAIMS = frozenset({
     "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "azp",
     "at_hash", "c_hash", "scope", "client_id", "email", "email_verified", "name",
     "preferred_username", "groups",
+    # Cognito mode's own (albauth idp --cognito)
+    "username", "token_use", "cognito:username", "cognito:groups", "event_id", "origin_jti", "version",
 })
 
 
@@ -45,6 +46,7 @@ class IdpUser:
     name: str | None = None
     groups: tuple[str, ...] = ()
     claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    email_verified: bool = True  # Cognito's attribute; OIDC's claim when the user has an email
 
     def __post_init__(self) -> None:
         if not self.sub:
@@ -65,6 +67,16 @@ class IdpClient:
 
 
 @dataclass(frozen=True)
+class CognitoPool:
+    """The user pool a Cognito-mode provider stands in for: its tokens and pages are
+    shaped as Cognito's, its issuer is `<base>/<pool_id>` as Cognito's is
+    `https://cognito-idp.<region>.amazonaws.com/<pool_id>`."""
+
+    region: str = "us-east-1"
+    pool_id: str = "us-east-1_Dev000000"
+
+
+@dataclass(frozen=True)
 class IdpSettings:
     issuer: str
     users: tuple[IdpUser, ...]
@@ -76,11 +88,19 @@ class IdpSettings:
     # Off by default so every /authorize shows the form (predictable for tests); on,
     # a signed-in browser is sent straight back like at a real IdP, unless prompt=login.
     remember_login: bool = False
+    cognito: CognitoPool | None = None  # set: Cognito mode (hosted-domain paths, Cognito's tokens)
 
     def __post_init__(self) -> None:
         # The issuer is compared byte for byte by relying parties (OIDC Discovery 4.3);
         # one canonical form without the trailing slash avoids "//authorize".
         object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
+
+    @property
+    def hosted_domain(self) -> str:
+        """Cognito mode: the user pool domain's stand-in (scheme and host of the issuer),
+        where /oauth2/authorize, /login and /logout are served."""
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def user(self, username: str) -> IdpUser | None:
         return next((u for u in self.users if u.username == username), None)
@@ -92,27 +112,34 @@ class IdpSettings:
         return next((c for c in self.clients if c.client_id == client_id), None)
 
 
-def load_idp_settings(path: str | None, issuer: str) -> IdpSettings:
+def load_idp_settings(path: str | None, issuer: str, *, cognito: CognitoPool | None = None) -> IdpSettings:
     """Read users and clients from `path` (None: the built-in demo users). The
-    `issuer` argument wins over the file's, since only the caller knows where it serves."""
+    `issuer` argument wins over the file's, since only the caller knows where it serves.
+    With `cognito`, the provider stands in for that user pool, and the issuer gets the
+    pool id as its path."""
+    if cognito is not None:
+        issuer = f"{issuer.rstrip('/')}/{cognito.pool_id}"
     if path is None:
         text = resources.files("albauth.devidp").joinpath("default.yaml").read_text("utf-8")
-        return parse_idp_settings(text, DEFAULT_FILE, issuer)
+        return parse_idp_settings(text, DEFAULT_FILE, issuer, cognito=cognito)
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as exc:
         raise ConfigError([ConfigIssue(path, "", f"cannot read the file: {exc.strerror}")]) from exc
-    return parse_idp_settings(text, path, issuer)
+    return parse_idp_settings(text, path, issuer, cognito=cognito)
 
 
-def parse_idp_settings(text: str, file: str, issuer: str | None = None) -> IdpSettings:
+def parse_idp_settings(text: str, file: str, issuer: str | None = None, *,
+                       cognito: CognitoPool | None = None) -> IdpSettings:
+    import yaml  # here, not at the top: the command line imports this module for its flags
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, "", f"not valid YAML: {exc}")]) from exc
     reader = _Reader(file)
-    settings = reader.settings(doc if doc is not None else {}, issuer)
+    settings = reader.settings(doc if doc is not None else {}, issuer, cognito)
     if reader.issues or settings is None:
         raise ConfigError(reader.issues)
     return settings
@@ -120,7 +147,7 @@ def parse_idp_settings(text: str, file: str, issuer: str | None = None) -> IdpSe
 
 _TOP_KEYS = {"issuer", "access_token_ttl", "id_token_ttl", "refresh_token_ttl", "code_ttl",
              "remember_login", "users", "clients"}
-_USER_KEYS = {"username", "password", "sub", "email", "name", "groups", "claims"}
+_USER_KEYS = {"username", "password", "sub", "email", "email_verified", "name", "groups", "claims"}
 _CLIENT_KEYS = {"client_id", "client_secret", "redirect_uris", "post_logout_redirect_uris",
                 "issue_refresh_tokens", "rotate_refresh_tokens"}
 _TTLS = {"access_token_ttl": 300, "id_token_ttl": 300, "refresh_token_ttl": 86400, "code_ttl": 60}
@@ -136,7 +163,7 @@ class _Reader:
     def issue(self, key: str, message: str) -> None:
         self.issues.append(ConfigIssue(self.file, key, message))
 
-    def settings(self, doc: Any, issuer: str | None) -> IdpSettings | None:
+    def settings(self, doc: Any, issuer: str | None, cognito: CognitoPool | None = None) -> IdpSettings | None:
         if not isinstance(doc, dict):
             self.issue("", "the file must be a mapping with 'users' and 'clients'")
             return None
@@ -148,11 +175,13 @@ class _Reader:
         if final_issuer and not final_issuer.startswith(("http://", "https://")):
             self.issue("issuer", f"must be an http(s) URL, got {final_issuer!r}")
         ttls = {key: self.ttl(doc, key, default) for key, default in _TTLS.items()}
-        remember = self.opt_bool(doc, "remember_login", "remember_login", False)
+        # Cognito's hosted UI keeps its own session (the `cognito` cookie): a second sign-in
+        # within it is silent, which is what its /logout exists to end.
+        remember = self.opt_bool(doc, "remember_login", "remember_login", cognito is not None)
         users = tuple(self.users(doc.get("users")))
         clients = tuple(self.clients(doc.get("clients")))
         return IdpSettings(issuer=final_issuer, users=users, clients=clients,
-                           remember_login=remember, **ttls)
+                           remember_login=remember, cognito=cognito, **ttls)
 
     def users(self, raw: Any) -> list[IdpUser]:
         if not isinstance(raw, list) or not raw:
@@ -169,12 +198,13 @@ class _Reader:
             password = self.req_str(item, "password", f"{key}.password")
             sub = self.opt_str(item, "sub", f"{key}.sub")
             email = self.opt_str(item, "email", f"{key}.email")
+            verified = self.opt_bool(item, "email_verified", f"{key}.email_verified", True)
             name = self.opt_str(item, "name", f"{key}.name")
             groups = self.str_list(item, "groups", f"{key}.groups")
             claims = self.claims(item.get("claims"), f"{key}.claims")
             if username is None or password is None:
                 continue
-            user = IdpUser(username, password, sub or "", email, name, tuple(groups), claims)
+            user = IdpUser(username, password, sub or "", email, name, tuple(groups), claims, verified)
             if any(u.username == user.username for u in users):
                 self.issue(f"{key}.username", f"duplicate username {username!r}")
             elif any(u.sub == user.sub for u in users):

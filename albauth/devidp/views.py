@@ -14,7 +14,7 @@ from collections.abc import Callable
 from aiohttp import web
 from authlib.oauth2 import OAuth2Error
 
-from .discovery import provider_metadata
+from .discovery import metadata_for
 from .events import Endpoint, IdpEvent, client_auth_of, recorded_params
 from .models import SignedInUser
 from .pages import error_page, login_page, signed_out_page
@@ -34,11 +34,13 @@ class IdpViews:
         self.settings = server.settings
         self.base_path = base_path
         self.record = record
+        self.login_path = f"{base_path}/authorize"  # where the sign-in form posts
+        self.cookie_path = base_path or "/"  # the IdP session cookie's Path
 
     # -- discovery --
 
     async def discovery(self, request: web.Request) -> web.Response:
-        return web.json_response(provider_metadata(self.settings))
+        return web.json_response(metadata_for(self.settings))
 
     async def jwks(self, request: web.Request) -> web.Response:
         return web.json_response(self.server.keys.jwks())
@@ -66,6 +68,9 @@ class IdpViews:
             response: web.Response = self.server.create_authorization_response(
                 oauth_req, grant_user=end_user, grant=grant)
             return response
+        return self._ask_to_sign_in(oauth_req)
+
+    def _ask_to_sign_in(self, oauth_req: AiohttpOAuth2Request) -> web.Response:
         return self._login_form(oauth_req)
 
     def _login_submitted(self, request: web.Request, oauth_req: AiohttpOAuth2Request) -> web.Response:
@@ -94,9 +99,9 @@ class IdpViews:
 
     def _login_form(self, oauth_req: AiohttpOAuth2Request, *, error: str | None = None,
                     username: str = "") -> web.Response:
-        html = login_page(action=f"{self.base_path}/authorize", params=oauth_req.payload.data,
+        html = login_page(action=self.login_path, params=oauth_req.payload.data,
                           client_id=oauth_req.payload.client_id, users=self.settings.users,
-                          error=error, username=username)
+                          error=error, username=username, stand_in=self.settings.cognito)
         return web.Response(text=html, content_type="text/html", headers=_NO_STORE)
 
     def _authorize_error(self, oauth_req: AiohttpOAuth2Request, error: OAuth2Error) -> web.Response:
@@ -151,14 +156,14 @@ class IdpViews:
     def _start_session(self, response: web.Response, user: SignedInUser) -> None:
         sid = secrets.token_urlsafe(32)
         self.server.store.sessions[sid] = user
-        response.set_cookie(SESSION_COOKIE, sid, path=self.base_path or "/", httponly=True,
+        response.set_cookie(SESSION_COOKIE, sid, path=self.cookie_path, httponly=True,
                             samesite="Lax", secure=self.settings.issuer.startswith("https://"))
 
     def _end_session(self, request: web.Request, response: web.Response) -> None:
         sid = request.cookies.get(SESSION_COOKIE)
         if sid is not None:
             self.server.store.sessions.pop(sid, None)
-            response.del_cookie(SESSION_COOKIE, path=self.base_path or "/")
+            response.del_cookie(SESSION_COOKIE, path=self.cookie_path)
 
     def _record(self, endpoint: Endpoint, oauth_req: AiohttpOAuth2Request, response: web.StreamResponse) -> None:
         params = oauth_req.payload.data

@@ -111,6 +111,9 @@ class Browser:
     async def sign_in(self, authorize_url: str, username: str = "alice", password: str | None = None) -> str:
         """At the provider: open the login form and submit it; returns the callback URL."""
         page = await self.get(authorize_url)
+        while page.status == 302 and page.location.startswith("/"):  # Cognito: /oauth2/authorize -> /login
+            authorize_url = _absolute(page.location, authorize_url)
+            page = await self.get(authorize_url)
         assert page.status == 200, (page.status, page.body[:500])
         form = _FormParser()
         form.feed(page.body.decode())

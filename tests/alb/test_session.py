@@ -147,3 +147,13 @@ async def test_session_secret_rotation_keeps_sessions(start_alb):
     gone = await start_alb(albauth={"session": {"secrets": [new]}})
     gone.browser.cookies().update(cookies)
     assert (await gone.browser.get("https://app.test/")).status == 302
+
+
+@pytest.mark.parametrize(("origin", "same_site_none"), [(None, False), ("https://spa.example", True)])
+async def test_session_cookies_carry_samesite_none_only_for_cors_requests(alb, origin, same_site_none):
+    """ALB adds SameSite=None "with CORS requests"; a request's Origin header is the sign of one."""
+    first = await alb.browser.get("https://app.test/")
+    callback = await alb.browser.sign_in(first.location)
+    reply = await alb.browser.get(callback, headers={"Origin": origin} if origin else {})
+    shards = [c for c in reply.set_cookies if c.startswith("AWSELBAuthSessionCookie-0=")]
+    assert shards and all(("; SameSite=None" in c) is same_site_none for c in shards)

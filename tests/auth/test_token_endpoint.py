@@ -197,3 +197,15 @@ def test_token_set_repr_hides_tokens() -> None:
                          refresh_token="rt-secret", id_token="id-secret",
                          raw={"access_token": "at-secret"}))
     assert "secret" not in text
+
+
+async def test_a_providers_error_cannot_forge_log_lines(
+        provider: FakeProvider, make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    provider.script("token").status = 400
+    provider.script("token").body = {"error": "invalid_client\r\nCRITICAL albauth: forged"}
+    with pytest.raises(TokenEndpointFailed):
+        await make_client().exchange_code("code-1", "https://app.example/cb")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("invalid_client\\x0d\\x0aCRITICAL albauth: forged" in m for m in messages)
+    assert not any("\n" in m or "\r" in m for m in messages)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import unused_port
 from playwright.async_api import Page, async_playwright
 
-from albauth.devmode import DevOptions, DevStack
+from albauth.devmode import DevOptions, DevStack, PortUnavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,12 +24,24 @@ needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                            "(apt-get install -y chromium)")
 
 
+async def start_stack(**options: Any) -> DevStack:
+    """A dev stack on free ports; tried again when another process takes one of them
+    between unused_port() and the bind (the machine is shared)."""
+    for attempt in range(3):
+        dev = DevStack(DevOptions(port=unused_port(), idp_port=unused_port(), app_port=unused_port(),
+                                  admin_port=unused_port(), **options))
+        try:
+            await dev.start()
+            return dev
+        except PortUnavailable:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture
 async def stack() -> AsyncIterator[DevStack]:
-    opts = DevOptions(port=unused_port(), idp_port=unused_port(), app_port=unused_port(),
-                      admin_port=unused_port())
-    dev = DevStack(opts)
-    await dev.start()
+    dev = await start_stack()
     yield dev
     await dev.stop()
 

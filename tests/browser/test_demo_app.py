@@ -22,7 +22,9 @@ CLAIMS = {"sub": "b56acbd1", "name": "Alice Liddell", "email": "alice@example.co
 def signed(stack: DevStack, *, keyring: KeyRing | None = None, signer: str | None = None,
            now: float | None = None, claims: dict[str, Any] | None = None) -> str:
     assert stack.runtime is not None
-    alb = AlbJwtSigner(keyring or stack.runtime.keyring, signer_arn=signer or stack.signer_arn)
+    ring = keyring or stack.runtime.keyring
+    assert isinstance(ring, KeyRing)  # dev mode keeps its keys in a file, not shared through Redis
+    alb = AlbJwtSigner(ring, signer_arn=signer or stack.signer_arn)
     return alb.sign(claims or CLAIMS, issuer=stack.issuer, client_id="albauth-dev",
                     now=stack.clock() if now is None else now)
 

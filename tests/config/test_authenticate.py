@@ -108,3 +108,36 @@ def test_logout_allow_cross_site_get_without_a_logout_path_is_refused() -> None:
     actions[0]["albauth"] = {"logout_allow_cross_site_get": True}
     issue_at(refused(with_rules(a_rule(actions=actions))),
              "listeners[0].Rules[0].Actions[0].albauth.logout_allow_cross_site_get", "only with logout_path")
+
+
+def _with_albauth(**albauth: Any) -> list[dict[str, Any]]:
+    actions = oidc_actions()
+    actions[0]["albauth"] = albauth
+    return actions
+
+
+def test_single_page_app_options_default_to_albs_behaviour() -> None:
+    auth = load(with_rules(a_rule(actions=oidc_actions()))).listeners[0].rules[0].authenticate
+    assert auth is not None
+    assert (auth.claims_source, auth.xhr_401, auth.allow_cors_preflight, auth.redirect_loop_limit) == (
+        "userinfo", False, False, 0)
+
+
+def test_single_page_app_options_are_applied() -> None:
+    actions = _with_albauth(claims_source="merge", xhr_401=True, allow_cors_preflight=True,
+                            redirect_loop_limit=5, redirect_loop_window=30)
+    auth = load(with_rules(a_rule(actions=actions))).listeners[0].rules[0].authenticate
+    assert auth is not None
+    assert (auth.claims_source, auth.xhr_401, auth.allow_cors_preflight, auth.redirect_loop_limit,
+            auth.redirect_loop_window) == ("merge", True, True, 5, 30)
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), [
+    ("claims_source", "access_token", "userinfo (ALB), id_token or merge"),
+    ("xhr_401", "sometimes", "true or false"),
+    ("redirect_loop_limit", -1, ""),
+    ("redirect_loop_window", 0, ""),
+])
+def test_single_page_app_options_are_checked(key: str, value: Any, reason: str) -> None:
+    issue_at(refused(with_rules(a_rule(actions=_with_albauth(**{key: value})))),
+             f"listeners[0].Rules[0].Actions[0].albauth.{key}", reason)

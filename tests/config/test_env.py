@@ -59,11 +59,12 @@ def test_env_only_full_oidc() -> None:
                          "ALBAUTH_OIDC_SCOPE": "openid email", "ALBAUTH_SESSION_TIMEOUT": "60",
                          "ALBAUTH_ON_UNAUTHENTICATED_REQUEST": "deny",
                          "ALBAUTH_OIDC_EXTRA_PARAMS": '{"prompt": "login"}', "ALBAUTH_OIDC_PKCE": "true",
-                         "ALBAUTH_SESSION_SECRET": f"{SECRET},{'y' * 32}", "ALBAUTH_ADMIN_LISTEN": "off"})
+                         "ALBAUTH_SESSION_SECRET": f"{SECRET},{'y' * 32}", "ALBAUTH_ADMIN_LISTEN": "off",
+                         "ALBAUTH_OIDC_CLAIMS_SOURCE": "merge"})
     auth = settings.listeners[0].rules[0].authenticate
     assert auth is not None
-    assert (auth.scope, auth.session_timeout, auth.on_unauthenticated, auth.extra_params, auth.pkce) == (
-        "openid email", 60, "deny", (("prompt", "login"),), True)
+    assert (auth.scope, auth.session_timeout, auth.on_unauthenticated, auth.extra_params, auth.pkce,
+            auth.claims_source) == ("openid email", 60, "deny", (("prompt", "login"),), True, "merge")
     assert settings.session.secrets == (SECRET, "y" * 32) and settings.admin_listen is None
 
 
@@ -79,6 +80,7 @@ def test_env_only_missing_upstream_is_named() -> None:
     ("ALBAUTH_ON_UNAUTHENTICATED_REQUEST", "never", ("authenticate, deny or allow",)),
     ("ALBAUTH_OIDC_CLIENT_AUTH", "jwt", ("post", "basic")),
     ("ALBAUTH_OIDC_PKCE", "maybe", ("true or false",)),
+    ("ALBAUTH_OIDC_CLAIMS_SOURCE", "token", ("userinfo", "id_token", "merge")),
     ("ALBAUTH_SESSION_SECRET", "short", ("at least 32",)),
     ("ALBAUTH_SESSION_STORE", "memcached", ("cookie, memory",)),
     ("ALBAUTH_SESSION_STORE", "redis", ("redis://",)),

@@ -10,7 +10,7 @@ from albauth.devidp.serve import serve_idp
 
 def test_all_lists_the_public_api() -> None:
     assert sorted(devidp.__all__) == sorted([
-        "IDP_KEY", "DevIdP", "IdpClient", "IdpEvent", "IdpSettings", "IdpUser",
+        "IDP_KEY", "CognitoPool", "DevIdP", "IdpClient", "IdpEvent", "IdpSettings", "IdpUser",
         "create_idp_app", "load_idp_settings"])
     for name in devidp.__all__:
         assert getattr(devidp, name) is not None

@@ -292,6 +292,20 @@ async def test_a_burst_larger_than_the_pool_waits_for_connections(shared, sealer
     await store.close()
 
 
+async def test_a_burst_after_a_first_shared_state_command_still_fits_the_pool(shared, sealer, clock):
+    """The first command through `execute` (the shared signing keys' load, with no key file)
+    once took a permit from one semaphore and gave it back to the next: one permit more than
+    connections, and the burst's 5th command failed at once (issue 14: 503s, Redis healthy)."""
+    store = RedisSessionStore.from_url(f"{shared.url}?max_connections=4", sealer=sealer,
+                                       clock=clock, key_prefix=unique_prefix())
+    assert await store.execute(lambda client: client.ping())
+    session = make_session()
+    jar = await saved(store, session, clock)
+    loaded = await asyncio.gather(*[store.load(jar, NAME, BINDING) for _ in range(300)])
+    assert loaded == [session] * 300
+    await store.close()
+
+
 async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(server, sealer,
                                                                           clock):
     store = RedisSessionStore.from_url(f"{server.url}?max_connections=2&socket_timeout=0.3",
