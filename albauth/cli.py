@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--sub", help="every session of this user")
     which.add_argument("--sid", help="one session, by albauth's session id (see `sessions list`)")
     which.add_argument("--idp-sid", help="the sessions of one provider session (its `sid` claim)")
-    keys = sub.add_parser("keys", help="the x-amzn-oidc-data signing keys shared through Redis")
+    keys = sub.add_parser("keys", help="x-amzn-oidc-data signing keys: a key file (generate, show), "
+                                       "the ring in Redis (rotate, list)")
     keys_sub = keys.add_subparsers(dest="action", required=True)
     rotate = keys_sub.add_parser("rotate", help="publish a new key now; it signs after --delay seconds")
     rotate.add_argument("--delay", type=float, default=None,
