@@ -13,6 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from albauth import __version__
 from albauth.config.errors import ConfigError
 from albauth.config.model import Settings
+from albauth.ops.check_offline import add_offline_option, check_offline
+from albauth.ops.import_rules_command import register_import_rules
+from albauth.ops.keys_file import register_keys_file_commands
+from albauth.ops.verify_token import register_verify_token
 
 EXIT_CONFIG = 2
 
@@ -32,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit (2 on errors)")
     check.add_argument("file", nargs="?", help="YAML file; without it, the ALBAUTH_* environment")
+    add_offline_option(check)
 
     from albauth.devmode_options import add_arguments as add_dev_arguments
 
@@ -49,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--sub", help="every session of this user")
     which.add_argument("--sid", help="one session, by albauth's session id (see `sessions list`)")
     which.add_argument("--idp-sid", help="the sessions of one provider session (its `sid` claim)")
-    keys = sub.add_parser("keys", help="the x-amzn-oidc-data signing keys shared through Redis")
+    keys = sub.add_parser("keys", help="x-amzn-oidc-data signing keys: a key file (generate, show), "
+                                       "the ring in Redis (rotate, list)")
     keys_sub = keys.add_subparsers(dest="action", required=True)
     rotate = keys_sub.add_parser("rotate", help="publish a new key now; it signs after --delay seconds")
     rotate.add_argument("--delay", type=float, default=None,
@@ -62,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     for cmd in keys_sub.choices.values():
         cmd.add_argument("--secret", action="append", metavar="SECRET",
                          help="a session secret (repeat for several; default: ALBAUTH_SESSION_SECRET)")
+    register_keys_file_commands(keys_sub)
+    register_verify_token(sub)
+    register_import_rules(sub)
     return p
 
 
@@ -72,8 +81,10 @@ def _env_redis_url() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if "run" in args:  # a subcommand whose module runs it (it registered itself with set_defaults)
+        return _run_command(args)
     if args.command == "check-config":
-        return _check_config(args.file)
+        return check_offline(args.file) if args.offline else _check_config(args.file)
     if args.command == "serve":
         return _serve(args)
     if args.command == "dev":
@@ -90,6 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_redis_command(args)
     return 1
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
 
 
 def load_settings(config: str | None) -> Settings:

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from albauth.auth.errors import DiscoveryError, IdPError
+from albauth.auth.provider_network import EnvProxies
 
 # The client's logger: these lines are the OIDC client's, wherever the code lives.
 log = logging.getLogger("albauth.auth.oidc_client")
@@ -37,10 +38,11 @@ class IdpHttp:
     """The provider's endpoints as the relying party calls them: one total timeout per
     call, no redirects followed, at most MAX_RESPONSE_BYTES read."""
 
-    def __init__(self, http: aiohttp.ClientSession, timeout: float) -> None:
+    def __init__(self, http: aiohttp.ClientSession, timeout: float, proxies: EnvProxies | None = None) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self._http = http
+        self._proxies = proxies
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def call(self, method: str, url: str, *, what: str, headers: dict[str, str],
@@ -48,10 +50,12 @@ class IdpHttp:
                    too_large: type[IdPError]) -> tuple[int, bytes]:
         """One IdP round trip within the total timeout: (status, body). Redirects are
         not followed: a token endpoint or UserInfo answer is never a 3xx."""
+        proxy = self._proxies.for_url(url) if self._proxies else None
         try:
             async with self._http.request(method, url, headers=headers, data=data,
                                           timeout=self._timeout, allow_redirects=False,
-                                          raise_for_status=False) as resp:
+                                          raise_for_status=False, proxy=proxy.url if proxy else None,
+                                          proxy_headers=proxy.headers if proxy else None) as resp:
                 return resp.status, await _read_limited(resp, MAX_RESPONSE_BYTES)
         except _TooLarge:
             log.warning("%s %s answered over %d bytes", what, url, MAX_RESPONSE_BYTES)

@@ -35,6 +35,7 @@ from albauth.auth.errors import (
 from albauth.auth.idp_http import IdpHttp
 from albauth.auth.idtoken import check_algorithm, check_claims, peek
 from albauth.auth.jwks import SigningKeys
+from albauth.auth.provider_network import EnvProxies
 from albauth.auth.tokens import (
     ClientAuthMethod,
     TokenSet,
@@ -75,10 +76,10 @@ class OidcClient:
                  authorization_endpoint: str | None = None,
                  token_endpoint: str | None = None, userinfo_endpoint: str | None = None,
                  jwks_uri: str | None = None, timeout: float = 10.0,
-                 clock: Clock = system_clock) -> None:
+                 clock: Clock = system_clock, proxies: EnvProxies | None = None) -> None:
         if client_auth not in ("post", "basic"):
             raise ValueError(f"client_auth must be 'post' or 'basic', not {client_auth!r}")
-        self._http = IdpHttp(http, timeout)
+        self._http = IdpHttp(http, timeout, proxies)
         self.issuer = issuer
         self.client_id = client_id
         self._client_secret = client_secret

@@ -14,6 +14,7 @@ import aiohttp
 from albauth.auth.action import AuthenticateAction
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.oidc_client import OidcClient
+from albauth.auth.provider_network import EnvProxies, provider_ssl_context
 from albauth.auth.refresh import LocalRefresh, RedisRefresh, RefreshCoordinator, SingleFlightRefresher
 from albauth.auth.state import StateCodec
 from albauth.clock import Clock
@@ -94,13 +95,12 @@ def build_authentication(settings: Settings, clock: Clock, metrics: Metrics,
     configs = [r.authenticate for lst in settings.listeners for r in lst.rules if r.authenticate is not None]
     closers: list[Closer] = []
     keys, headers, awaited = _signing(settings.signing, built.redis, secrets, clock, closers)
-    # Provider calls get their own pool, apart from the targets'.
-    idp_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    idp_http, proxies = _provider_network(settings.ca_file)
     clients: dict[str, OidcClient] = {}
     for cfg in configs:
         binding = binding_for(cfg.session_cookie_name, cfg.issuer, cfg.client_id)
         if binding not in clients:
-            clients[binding] = _client_for(cfg, idp_http, clock)
+            clients[binding] = _client_for(cfg, idp_http, clock, proxies)
     refresher = SingleFlightRefresher(clock, refresh_coordinator(built.redis, configs))
     action = AuthenticateAction(store=built.store, states=StateCodec(Sealer(secrets, "albauth login state")),
                                 headers=headers, clients=clients, metrics=metrics, clock=clock,
@@ -160,8 +160,19 @@ def _start_soon(shared: SharedKeyRing) -> None:
     shared.start()
 
 
-def _client_for(cfg: AuthenticateConfig, http: aiohttp.ClientSession, clock: Clock) -> OidcClient:
+def _provider_network(ca_file: str | None) -> tuple[aiohttp.ClientSession, EnvProxies]:
+    """Provider calls get their own pool, apart from the targets', with the CAs and the
+    outbound proxy of albauth.auth.provider_network."""
+    proxies = EnvProxies.from_environment()
+    if proxies:
+        log.info("calls to OpenID providers go through %s", proxies.describe())
+    connector = aiohttp.TCPConnector(ssl=provider_ssl_context(ca_file))
+    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), connector=connector), proxies
+
+
+def _client_for(cfg: AuthenticateConfig, http: aiohttp.ClientSession, clock: Clock,
+                proxies: EnvProxies) -> OidcClient:
     return OidcClient(http, issuer=cfg.issuer, client_id=cfg.client_id, client_secret=cfg.client_secret,
                       client_auth=cfg.client_auth, authorization_endpoint=cfg.authorization_endpoint,
                       token_endpoint=cfg.token_endpoint, userinfo_endpoint=cfg.userinfo_endpoint,
-                      jwks_uri=cfg.jwks_uri, timeout=cfg.idp_timeout, clock=clock)
+                      jwks_uri=cfg.jwks_uri, timeout=cfg.idp_timeout, clock=clock, proxies=proxies)

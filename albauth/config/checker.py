@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -13,8 +14,17 @@ class Checker:
         self.file = file
         self.issues: list[ConfigIssue] = []
 
-    def issue(self, key: str, message: str) -> None:
-        self.issues.append(ConfigIssue(self.file, key, message))
+    def issue(self, key: str, message: str, *, environmental: bool = False) -> None:
+        self.issues.append(ConfigIssue(self.file, key, message, environmental))
+
+    def environment_issue(self, key: str, message: str) -> None:
+        """A problem of the environment, not of the file (see ConfigIssue.environmental)."""
+        self.issue(key, message, environmental=True)
+
+    def existing_file(self, value: str | None, path: str) -> None:
+        """A file the configuration names must exist where albauth runs."""
+        if value and not os.path.isfile(value):
+            self.environment_issue(path, f"no such file: {value}")
 
     def raise_if_any(self) -> None:
         if self.issues:

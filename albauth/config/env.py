@@ -89,6 +89,9 @@ ENV_VARIABLES: tuple[EnvVariable, ...] = (
                 "albauth.signing.key_file"),
     EnvVariable("ALBAUTH_JWT_ENCODING", "alb (padded, as ALB) or standard (RFC 7515 compact JWS)",
                 "albauth.signing.encoding"),
+    EnvVariable("ALBAUTH_OIDC_CA_FILE", "PEM CA bundle trusted for calls to the provider, on top of the system's "
+                "(SSL_CERT_FILE, when set, replaces the system's); HTTPS_PROXY/NO_PROXY set the outbound proxy",
+                "albauth.ca_file"),
     EnvVariable("ALBAUTH_ADMIN_LISTEN", "host:port of the admin listener (default 127.0.0.1:9901; 'off' disables)",
                 "albauth.admin_listen"),
     EnvVariable("ALBAUTH_LOG_LEVEL", "DEBUG, INFO (default), WARNING, ERROR", "albauth.log_level"),

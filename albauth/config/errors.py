@@ -10,6 +10,10 @@ class ConfigIssue:
     file: str  # path of the YAML file, or "environment" for ALBAUTH_* variables
     key: str  # dotted key path, e.g. "listeners[0].rules[2].Actions[0].AuthenticateOidcConfig.SessionTimeout"
     message: str
+    # The problem is in the environment the configuration meets (an unset ${VAR}, a file it
+    # names that is missing here), not in the file itself: `check-config --offline` reports
+    # it as a note, since CI pipelines lack the secrets and certificates of production.
+    environmental: bool = False
 
     def __str__(self) -> str:
         return f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"

@@ -4,7 +4,6 @@ default rule."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,11 +70,13 @@ def _parse_extensions(c: Checker, ext: Any, ep: str, protocol: str) -> _Extensio
     cert = c.string(ext.get("certificate_file"), f"{ep}.certificate_file")
     key = c.string(ext.get("key_file"), f"{ep}.key_file")
     if protocol == "HTTPS":
-        if not cert or not key:
-            c.issue(ep, "an HTTPS listener needs certificate_file and key_file (PEM)")
-        for field, value in (("certificate_file", cert), ("key_file", key)):
-            if value and not os.path.isfile(value):
-                c.issue(f"{ep}.{field}", f"no such file: {value}")
+        missing = [f for f, v in (("certificate_file", cert), ("key_file", key)) if not v]
+        # Fields given but empty (an unset ${VAR}) at their own keys, where the variable is the one problem.
+        where = [f"{ep}.{f}" for f in missing] if all(f in ext for f in missing) else [ep]
+        for key_path in where if missing else []:
+            c.issue(key_path, "an HTTPS listener needs certificate_file and key_file (PEM)")
+        c.existing_file(cert, f"{ep}.certificate_file")
+        c.existing_file(key, f"{ep}.key_file")
     trust_proto = c.boolean(ext.get("trust_forwarded_proto", False), f"{ep}.trust_forwarded_proto")
     local_dev = c.boolean(ext.get("local_development", False), f"{ep}.local_development")
     if local_dev and not host_is_loopback(address):

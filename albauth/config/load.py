@@ -32,6 +32,7 @@ from albauth.config.model import Settings
 from albauth.config.settings import (
     log_level,
     parse_access_log,
+    parse_ca_file,
     parse_forward_auth,
     parse_listen_backlog,
     parse_max_connections,
@@ -44,19 +45,23 @@ from albauth.config.substitute import substitute
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
 _ALBAUTH_KEYS = frozenset({"access_log", "admin_listen", "log_level", "session", "signing", "proxy", "target_groups",
-                           "listen_backlog", "max_connections", "forward_auth"})
+                           "listen_backlog", "max_connections", "forward_auth", "ca_file"})
 
 
-def load_file(path: str, env: Mapping[str, str] | None = None) -> Settings:
+def load_file(path: str, env: Mapping[str, str] | None = None, *,
+              notes: list[ConfigIssue] | None = None) -> Settings:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
         raise ConfigError([ConfigIssue(path, "", f"cannot read the file: {exc.strerror}")]) from None
-    return load_text(text, path, os.environ if env is None else env)
+    return load_text(text, path, os.environ if env is None else env, notes=notes)
 
 
-def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
+def load_text(text: str, file: str, env: Mapping[str, str], *,
+              notes: list[ConfigIssue] | None = None) -> Settings:
+    """With `notes`, the problems of the environment (unset variables, missing files:
+    ConfigIssue.environmental) are moved there instead of failing the load."""
     try:
         doc = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
     except yaml.YAMLError as exc:
@@ -69,7 +74,7 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
         c.issue("", "the top level must be a mapping with `listeners` (and optionally `albauth`)")
         c.raise_if_any()
     refuse_intrinsics(doc, c.issue)
-    doc = substitute(doc, env, c.issue)
+    doc = substitute(doc, env, c.environment_issue)
     unset = len(c.issues)
     c.mapping(doc, "", known=TOP_LEVEL_KEYS, what="top-level key")
     settings = parse_document(c, doc)
@@ -77,6 +82,9 @@ def load_text(text: str, file: str, env: Mapping[str, str]) -> Settings:
     # "too short"): the unset variable (or the CloudFormation function) is the one problem at that key.
     unset_keys = {i.key for i in c.issues[:unset]}
     c.issues[unset:] = [i for i in c.issues[unset:] if i.key not in unset_keys]
+    if notes is not None:
+        notes += [i for i in c.issues if i.environmental]
+        c.issues = [i for i in c.issues if not i.environmental]
     c.raise_if_any()
     return settings
 
@@ -115,6 +123,7 @@ def parse_document(c: Checker, doc: dict[str, Any]) -> Settings:
         listen_backlog=parse_listen_backlog(c, own.get("listen_backlog", 4096), "albauth.listen_backlog"),
         max_connections=parse_max_connections(c, own.get("max_connections", 10000), "albauth.max_connections"),
         access_log=parse_access_log(c, own.get("access_log"), "albauth.access_log"),
+        ca_file=parse_ca_file(c, own.get("ca_file"), "albauth.ca_file"),
     )
 
 

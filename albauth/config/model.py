@@ -274,3 +274,6 @@ class Settings:
     listen_backlog: int = 4096  # each listening socket's accept queue (1-65535)
     max_connections: int = 10000  # open client connections per process; past it new ones are closed early
     access_log: AccessLogSettings = AccessLogSettings()
+    # A PEM CA bundle trusted for calls to OpenID providers, on top of the system's store
+    # (itself replaced by SSL_CERT_FILE when set): an enterprise provider's private CA.
+    ca_file: str | None = None

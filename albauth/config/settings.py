@@ -4,6 +4,8 @@ the proxy, the log level."""
 from __future__ import annotations
 
 import ipaddress
+import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -138,6 +140,21 @@ def parse_proxy(c: Checker, raw: Any, attributes: Mapping[str, bool] | None = No
         idle_timeout=c.number(raw.get("idle_timeout", 60), f"{p}.idle_timeout", 0.01, 4000) or 60.0,
         **switches,
     )
+
+
+def parse_ca_file(c: Checker, raw: Any, path: str) -> str | None:
+    """A PEM bundle OpenSSL can load: a wrong file fails here, not at the first login."""
+    ca_file = c.string(raw, path)
+    if ca_file is None:
+        return None
+    if not os.path.isfile(ca_file):
+        c.existing_file(ca_file, path)
+        return ca_file
+    try:
+        ssl.create_default_context(cafile=ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        c.issue(path, f"is not a PEM CA bundle OpenSSL can read ({getattr(exc, 'reason', None) or exc})")
+    return ca_file
 
 
 def parse_listen_backlog(c: Checker, raw: Any, path: str) -> int:
