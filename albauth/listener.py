@@ -102,6 +102,7 @@ class ListenerHandler:
             return await self.run_rule(request, self._always, xff, target)
         facts = RequestFacts(
             host=host_for_rules(headers.get("Host")),
+            host_header=headers.get("Host", ""),
             path=target.decoded,
             method=request.method,
             headers=lambda name: headers.getall(name, ()),

@@ -16,17 +16,22 @@ from typing import Literal
 @dataclass(frozen=True)
 class HostHeaderCondition:
     values: tuple[str, ...]
+    # ALB's RegexValues (either these or values): searched with RE2 (albauth.regex) in the
+    # Host header as sent, port included.
+    regex_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PathPatternCondition:
     values: tuple[str, ...]
+    regex_values: tuple[str, ...] = ()  # searched in the normalized, decoded path
 
 
 @dataclass(frozen=True)
 class HttpHeaderCondition:
     name: str
     values: tuple[str, ...]
+    regex_values: tuple[str, ...] = ()  # searched in each of the header's values
 
 
 @dataclass(frozen=True)
