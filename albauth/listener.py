@@ -20,6 +20,7 @@ from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, Bear
 from albauth.error_pages import SERVER, alb_error_response
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder, upstream_request_headers
+from albauth.response_policy import ResponsePolicy
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
 from albauth.targets import TargetPicker
 
@@ -42,6 +43,7 @@ class ListenerHandler:
         self.authenticator = authenticator
         self.settings = proxy_settings
         self._path_policy = PathPolicy.from_settings(proxy_settings)
+        self._responses = ResponsePolicy.from_attributes(listener.attributes)
         self._scheme = "https" if listener.protocol == "HTTPS" else "http"
         self._port = str(listener.port)
         self._intercept_callback = listener.has_authenticate and authenticator is not None
@@ -72,6 +74,11 @@ class ListenerHandler:
         raise AssertionError("unreachable: _origin is set unless forwarded proto is trusted")
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        resp = await self.respond(request)
+        # ALB's listener response-header attributes apply to every response, its own included.
+        return self._responses.finish(resp) if self._responses.changes_responses else resp
+
+    async def respond(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "TRACE":
             return alb_error_response(405)
         headers = request.headers
@@ -156,7 +163,7 @@ class ListenerHandler:
             return await self.forwarder.forward(
                 request, upstream, fwd_headers,
                 [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),
-                path_qs=target.path_qs)
+                path_qs=target.path_qs, replace_headers=self._responses.headers)
         if isinstance(action, FixedResponseAction):
             resp = web.Response(status=action.status, text=action.body,
                                 content_type=action.content_type or "text/plain")

@@ -107,8 +107,9 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
 
 
 def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, str]],
-                      out: CIMultiDict[str]) -> None:
-    """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
+                      out: CIMultiDict[str], replace: Sequence[tuple[str, str]] = ()) -> None:
+    """Fills `out`, the response's own headers (no intermediate multidict to copy); the
+    `replace` fields (ALB's listener response-header attributes) replace the target's."""
     extra_hop = connection_tokens(upstream.connection)
     for name, value in upstream.headers:
         lower = name.lower()
@@ -117,6 +118,8 @@ def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, 
         out.add(name, value)
     for name, value in extra:
         out.add(name, value)
+    for name, value in replace:
+        out[name] = value
 
 
 # ALB relays a target's response with the target's `Server` field, or none; aiohttp adds
@@ -172,7 +175,8 @@ class Forwarder:
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
                       response_headers: Sequence[tuple[str, str]] = (), *,
-                      path_qs: str | None = None) -> web.StreamResponse:
+                      path_qs: str | None = None,
+                      replace_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         """`path_qs` is the request-target the target receives (path and `?query`): the one
         the rules matched, so that the rule and the target agree on the path. Without it,
         the request-target exactly as the client sent it."""
@@ -180,7 +184,7 @@ class Forwarder:
         if path_qs is None:
             path_qs = request.raw_path
         if is_websocket_upgrade(request):
-            return await self._websocket(request, origin, path_qs, headers, response_headers)
+            return await self._websocket(request, origin, path_qs, headers, response_headers, replace_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
                 and request.headers.get("Expect", "").lower() == "100-continue"):
@@ -201,14 +205,14 @@ class Forwarder:
         status, length = upstream.status, upstream.content_length
         no_body = request.method == "HEAD" or status in (204, 304)
         if no_body or (length is not None and length <= _SMALL_BODY):
-            return await self._relay_whole(upstream, response_headers, no_body)
+            return await self._relay_whole(upstream, response_headers, no_body, replace_headers)
         try:
-            return await self._relay_stream(request, upstream, response_headers)
+            return await self._relay_stream(request, upstream, response_headers, replace_headers)
         finally:
             self.upstream.release(upstream)
 
     async def _relay_whole(self, upstream: Connection, extra: Sequence[tuple[str, str]],
-                           no_body: bool) -> web.StreamResponse:
+                           no_body: bool, replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         """A small response of known length: read whole, sent in one write."""
         try:
             body = b"" if no_body else await upstream.read_all()
@@ -220,16 +224,17 @@ class Forwarder:
             # Back to the pool before our client has the response: the target is free sooner.
             self.upstream.release(upstream)
         resp = _TargetResponse(status=upstream.status, reason=upstream.reason, body=body)
-        _response_headers(upstream, extra, resp.headers)
+        _response_headers(upstream, extra, resp.headers, replace)
         if no_body and upstream.content_length is not None:
             resp.headers["Content-Length"] = str(upstream.content_length)
         return resp
 
     async def _relay_stream(self, request: web.BaseRequest, upstream: Connection,
-                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+                            extra: Sequence[tuple[str, str]],
+                            replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         """Large or of unknown length: streamed, at the pace of the slower side."""
         resp = _TargetStreamResponse(status=upstream.status, reason=upstream.reason)
-        _response_headers(upstream, extra, resp.headers)
+        _response_headers(upstream, extra, resp.headers, replace)
         if upstream.content_length is not None:
             resp.content_length = upstream.content_length
         else:
@@ -256,8 +261,8 @@ class Forwarder:
         return resp
 
     async def _websocket(self, request: web.BaseRequest, origin: TargetOrigin, path_qs: str,
-                         headers: CIMultiDict[str], response_headers: Sequence[tuple[str, str]]
-                         ) -> web.StreamResponse:
+                         headers: CIMultiDict[str], response_headers: Sequence[tuple[str, str]],
+                         replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         if self._stopping:
             return alb_error_response(503)
         tunnel = await self._open_tunnel(origin, path_qs, headers)
@@ -267,7 +272,7 @@ class Forwarder:
             # The target refused the upgrade: as before, ALB's page (its status when an error).
             tunnel.close()
             return alb_error_response(502 if tunnel.status < 400 else tunnel.status)
-        resp = await _switch_protocols(request, tunnel, response_headers)
+        resp = await _switch_protocols(request, tunnel, response_headers, replace)
         relay = WebSocketRelay(request, tunnel, self.settings.idle_timeout)
         self._websockets.add(relay)
         try:
@@ -295,12 +300,12 @@ class Forwarder:
             return alb_error_response(400)
 
 
-async def _switch_protocols(request: web.BaseRequest, tunnel: Tunnel,
-                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+async def _switch_protocols(request: web.BaseRequest, tunnel: Tunnel, extra: Sequence[tuple[str, str]],
+                            replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
     """The target's 101 to the client, with its end-to-end fields (Sec-WebSocket-Accept,
     the subprotocol and extensions it chose) and ours (Set-Cookie after a login)."""
     resp = _TargetStreamResponse(status=101, reason=tunnel.reason or None)
-    _response_headers(tunnel, extra, resp.headers)
+    _response_headers(tunnel, extra, resp.headers, replace)
     resp.headers["Connection"] = "Upgrade"
     resp.headers["Upgrade"] = next((v for k, v in tunnel.headers if k.lower() == "upgrade"), "websocket")
     resp.force_close()  # the connection is the tunnel's now: no keep-alive after it

@@ -11,6 +11,7 @@ from typing import Any
 from albauth.config.actions import parse_actions
 from albauth.config.checker import Checker
 from albauth.config.conditions import parse_conditions
+from albauth.config.listener_attributes import parse_listener_attributes
 from albauth.config.loopback import host_is_loopback
 from albauth.config.model import Listener, Rule, TargetGroup
 
@@ -18,7 +19,7 @@ from albauth.config.model import Listener, Rule, TargetGroup
 # accepted so describe-listeners / describe-rules output and CloudFormation paste as they are.
 _LISTENER_KEYS = frozenset({"Protocol", "Port", "DefaultActions", "Rules", "albauth", "LoadBalancerArn",
                             "ListenerArn", "Certificates", "SslPolicy", "AlpnPolicy", "MutualAuthentication",
-                            "Tags"})
+                            "Tags", "ListenerAttributes"})
 _RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags"})
 _EXTENSION_KEYS = frozenset({"address", "certificate_file", "key_file", "trust_forwarded_proto",
                              "local_development"})
@@ -50,6 +51,7 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
         c.issue(f"{p}.Port", "is required")
     ext = _parse_extensions(c, raw.get("albauth") or {}, f"{p}.albauth", protocol)
     _refuse_mutual_authentication(c, raw.get("MutualAuthentication"), f"{p}.MutualAuthentication")
+    attributes = parse_listener_attributes(c, raw.get("ListenerAttributes"), f"{p}.ListenerAttributes", protocol)
     auth_allowed = protocol == "HTTPS" or ext.trust_forwarded_proto or ext.local_development
     rules, default_rule = _parse_rules(c, raw, p, target_groups, auth_allowed)
     default_rule = _parse_default_actions(c, raw, p, target_groups, auth_allowed, default_rule)
@@ -61,7 +63,7 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
     all_rules = sorted(rules, key=lambda r: r.priority or 0) + ([default_rule] if default_rule else [])
     return Listener(protocol=protocol, port=port, address=ext.address, certificate_file=ext.certificate_file,
                     key_file=ext.key_file, rules=tuple(all_rules), trust_forwarded_proto=ext.trust_forwarded_proto,
-                    local_development=ext.local_development)
+                    local_development=ext.local_development, attributes=attributes)
 
 
 def _parse_extensions(c: Checker, ext: Any, ep: str, protocol: str) -> _Extensions:

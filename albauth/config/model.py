@@ -181,6 +181,19 @@ class TargetGroup:
 
 
 @dataclass(frozen=True)
+class ListenerAttributes:
+    """ALB's listener attributes (header modification, albauth.config.listener_attributes)."""
+
+    # Set on every response, replacing the target's own value (ALB "updates the header value").
+    response_headers: tuple[tuple[str, str], ...] = ()
+    server_header: bool = True  # routing.http.response.server.enabled: `Server: awselb/2.0` on ALB's own answers
+    request_header_names: tuple[tuple[str, str], ...] = ()  # (the mTLS/TLS header ALB adds, its new name)
+
+    def request_header_name(self, alb_name: str) -> str:
+        return next((new for old, new in self.request_header_names if old == alb_name), alb_name)
+
+
+@dataclass(frozen=True)
 class Listener:
     protocol: Literal["HTTP", "HTTPS"]
     port: int
@@ -192,6 +205,7 @@ class Listener:
     # come from X-Forwarded-Proto/-Port) or local development on loopback.
     trust_forwarded_proto: bool = False
     local_development: bool = False
+    attributes: ListenerAttributes = ListenerAttributes()
 
     @property
     def has_authenticate(self) -> bool:
