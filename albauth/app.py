@@ -73,8 +73,11 @@ class Runtime:
 
     async def _start_listener(self, handler: ListenerHandler) -> None:
         lst = handler.listener
+        proxy = self.settings.proxy
+        # ALB's idle_timeout.timeout_seconds holds for client connections too (aiohttp's keep-alive).
         server = AlbServer(handler, max_connections=self.settings.max_connections, handler_cancellation=True,
-                           **SERVER_LIMITS)
+                           client_keep_alive=proxy.client_keep_alive,
+                           **{**SERVER_LIMITS, "keepalive_timeout": proxy.idle_timeout})
         runner = web.ServerRunner(server, shutdown_timeout=30)
         await runner.setup()
         site = web.TCPSite(runner, lst.address, lst.port, ssl_context=ssl_context(lst), reuse_address=True,

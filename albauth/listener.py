@@ -18,8 +18,9 @@ from albauth.config.model import (
 )
 from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, BearerValidator, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
+from albauth.forwarded import forwarded_request_headers
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
-from albauth.proxy import Forwarder, upstream_request_headers
+from albauth.proxy import Forwarder
 from albauth.response_policy import ResponsePolicy
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
 from albauth.targets import TargetPicker
@@ -155,11 +156,9 @@ class ListenerHandler:
             if upstream is None:
                 return alb_error_response(503)
             origin = origin or self.origin(request)
-            peer = request.remote or ""
-            fwd_headers = upstream_request_headers(
-                request, forwarded_for=f"{xff}, {peer}" if xff else peer, proto=origin.scheme,
-                port=origin.port, auth_headers=passed.headers,
-                drop_invalid_header_fields=self.settings.drop_invalid_header_fields)
+            fwd_headers = forwarded_request_headers(
+                request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
+                settings=self.settings, attributes=self.listener.attributes)
             return await self.forwarder.forward(
                 request, upstream, fwd_headers,
                 [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),

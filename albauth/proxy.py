@@ -74,18 +74,24 @@ def connection_tokens(values: Sequence[str]) -> frozenset[str]:
     return frozenset(t.strip().lower() for v in values for t in v.split(","))
 
 
-def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
+_INBOUND = "\0inbound"  # `host` default: the client's Host header, as it came
+
+
+def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str | None, proto: str, port: str,
                              auth_headers: Sequence[tuple[str, str]],
-                             drop_invalid_header_fields: bool = False) -> CIMultiDict[str]:
-    """Headers for the target, in ALB's order on the wire: X-Forwarded-For, -Proto, -Port,
-    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own (without names outside
-    `[-A-Za-z0-9]` when `drop_invalid_header_fields`)."""
+                             drop_invalid_header_fields: bool = False,
+                             host: str | None = _INBOUND) -> CIMultiDict[str]:
+    """Headers for the target, in ALB's order on the wire: X-Forwarded-For (none when None),
+    -Proto, -Port, Host (`host`; by default the client's), X-Amzn-Trace-Id, X-Amzn-Oidc-*,
+    then the client's own (without names outside `[-A-Za-z0-9]` when `drop_invalid_header_fields`)."""
     inbound = request.headers
     out: CIMultiDict[str] = CIMultiDict()
-    out["X-Forwarded-For"] = forwarded_for
+    if forwarded_for is not None:
+        out["X-Forwarded-For"] = forwarded_for
     out["X-Forwarded-Proto"] = proto
     out["X-Forwarded-Port"] = port
-    host = inbound.get("Host")
+    if host == _INBOUND:
+        host = inbound.get("Host")
     if host is not None:
         out["Host"] = host
     out["X-Amzn-Trace-Id"] = trace_header(inbound.get("X-Amzn-Trace-Id"))

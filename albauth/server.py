@@ -82,6 +82,7 @@ class _AlbRequestHandler(web.RequestHandler):
             self._parser = cast(Any, _MethodTolerantParser(self._parser, python_parser))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.opened_at = self._loop.time()  # for ALB's client_keep_alive.seconds
         manager = self._manager
         if isinstance(manager, AlbServer) and len(manager.connections) >= manager.max_connections:
             manager.refused += 1
@@ -104,8 +105,25 @@ class _AlbRequestHandler(web.RequestHandler):
         return resp
 
 
+def _closing_after(handler: Any, seconds: float) -> Any:
+    """ALB's `client_keep_alive.seconds`: a client connection older than this is closed after
+    the response in progress (`Connection: close`), however busy it is."""
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        resp: web.StreamResponse = await handler(request)
+        opened_at = getattr(request.protocol, "opened_at", None)
+        if opened_at is not None and asyncio.get_running_loop().time() - opened_at >= seconds:
+            resp.force_close()
+        return resp
+
+    return handle
+
+
 class AlbServer(web.Server):
-    def __init__(self, handler: Any, *, max_connections: int, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, max_connections: int, client_keep_alive: float | None = None,
+                 **kwargs: Any) -> None:
+        if client_keep_alive is not None:
+            handler = _closing_after(handler, client_keep_alive)
         super().__init__(handler, **kwargs)
         self.max_connections = max_connections
         self.refused = 0

@@ -247,6 +247,14 @@ class ProxySettings:
     # ALB's load-balancer attribute routing.http.drop_invalid_header_fields.enabled: drop request
     # headers whose name is outside [-A-Za-z0-9] (default false, as ALB).
     drop_invalid_header_fields: bool = False
+    # ALB's load-balancer attributes for forwarded requests (albauth.config.attributes):
+    xff_mode: Literal["append", "preserve", "remove"] = "append"  # routing.http.xff_header_processing.mode
+    xff_client_port: bool = False  # routing.http.xff_client_port.enabled: `ip:port` in append mode
+    # routing.http.preserve_host_header.enabled; off (ALB's default): the port goes on 80/443 and is
+    # added on other listener ports.
+    preserve_host_header: bool = False
+    tls_version_and_cipher_headers: bool = False  # routing.http.x_amzn_tls_version_and_cipher_suite.enabled
+    client_keep_alive: float = 3600.0  # client_keep_alive.seconds: a client connection's longest life
     # How a request path is normalized before rules and targets see it (albauth.paths; ALB: undocumented):
     reject_encoded_slash: bool = True  # %2F / %5C answered 400; false: kept encoded, not separators
     merge_slashes: bool = True  # //a///b is /a/b

@@ -106,22 +106,22 @@ MAX_LISTEN_BACKLOG = 65535
 MAX_CONNECTIONS = 2**31 - 1
 
 
-def parse_proxy(c: Checker, raw: Any, attributes: Mapping[str, bool] | None = None) -> ProxySettings:
-    """albauth.proxy; `attributes` are the ALB load-balancer attributes that set a proxy switch."""
+def parse_proxy(c: Checker, raw: Any, attributes: Mapping[str, Any] | None = None) -> ProxySettings:
+    """albauth.proxy; `attributes` are the proxy settings ALB's load-balancer attributes set
+    (albauth.config.attributes): given in both places, they must agree."""
     p = "albauth.proxy"
     if not c.mapping(raw, p, known=_PROXY_KEYS):
         raw = {}
-    switches = {name: c.boolean(raw.get(name, default), f"{p}.{name}") for name, default in _PROXY_SWITCHES.items()}
+    settings: dict[str, Any] = {
+        name: c.boolean(raw.get(name, default), f"{p}.{name}") for name, default in _PROXY_SWITCHES.items()}
+    settings["connect_timeout"] = c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0
+    settings["idle_timeout"] = c.number(raw.get("idle_timeout", 60), f"{p}.idle_timeout", 0.01, 4000) or 60.0
     for name, value in (attributes or {}).items():
-        if name in raw and switches[name] != value:
-            c.issue(f"{p}.{name}", f"contradicts LoadBalancerAttributes (which sets it {str(value).lower()}): "
-                                   "give it once")
-        switches[name] = value
-    return ProxySettings(
-        connect_timeout=c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0,
-        idle_timeout=c.number(raw.get("idle_timeout", 60), f"{p}.idle_timeout", 0.01, 4000) or 60.0,
-        **switches,
-    )
+        if name in raw and settings[name] != value:
+            shown = str(value).lower() if isinstance(value, bool) else value
+            c.issue(f"{p}.{name}", f"contradicts LoadBalancerAttributes (which sets it {shown}): give it once")
+        settings[name] = value
+    return ProxySettings(**settings)
 
 
 def parse_listen_backlog(c: Checker, raw: Any, path: str) -> int:
