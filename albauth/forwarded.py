@@ -7,7 +7,7 @@ Host by `preserve_host_header.enabled`, and X-Amzn-Tls-Version / -Cipher-Suite b
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -64,12 +64,16 @@ def _tls_headers(request: web.BaseRequest, attributes: ListenerAttributes) -> li
 
 def forwarded_request_headers(request: web.BaseRequest, *, xff: str | None, proto: str, port: str,
                               auth_headers: Sequence[tuple[str, str]], settings: ProxySettings,
-                              attributes: ListenerAttributes) -> CIMultiDict[str]:
+                              attributes: ListenerAttributes,
+                              rewrite_host: Callable[[str | None], str | None] | None = None) -> CIMultiDict[str]:
+    """`rewrite_host`: the rule's host-header-rewrite, given the Host the target would get."""
     peer = request.remote or ""
     peername = request.transport.get_extra_info("peername") if request.transport is not None else None
     peer_port = peername[1] if isinstance(peername, tuple) and len(peername) > 1 else None
     inbound_host = request.headers.get("Host")
     host = inbound_host if settings.preserve_host_header else target_host(inbound_host, port)
+    if rewrite_host is not None:
+        host = rewrite_host(host)
     out = upstream_request_headers(
         request, forwarded_for=forwarded_for(xff, peer, peer_port, settings), proto=proto, port=port,
         auth_headers=auth_headers, drop_invalid_header_fields=settings.drop_invalid_header_fields, host=host)

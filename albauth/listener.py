@@ -24,6 +24,7 @@ from albauth.proxy import Forwarder
 from albauth.response_policy import ResponsePolicy
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
 from albauth.targets import TargetPicker
+from albauth.transforms import RewriteFailed, RuleRewrites
 
 log = logging.getLogger("albauth.listener")
 
@@ -45,6 +46,7 @@ class ListenerHandler:
         self.settings = proxy_settings
         self._path_policy = PathPolicy.from_settings(proxy_settings)
         self._responses = ResponsePolicy.from_attributes(listener.attributes)
+        self._rewrites = {r.key: rw for r in listener.rules if (rw := RuleRewrites.of(r)) is not None}
         self._scheme = "https" if listener.protocol == "HTTPS" else "http"
         self._port = str(listener.port)
         self._intercept_callback = listener.has_authenticate and authenticator is not None
@@ -156,13 +158,21 @@ class ListenerHandler:
             if upstream is None:
                 return alb_error_response(503)
             origin = origin or self.origin(request)
-            fwd_headers = forwarded_request_headers(
-                request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
-                settings=self.settings, attributes=self.listener.attributes)
+            rewrites, path_qs = self._rewrites.get(rule.key), target.path_qs
+            try:
+                if rewrites is not None:  # ALB's Transforms: the target sees the rewritten request
+                    path_qs = rewrites.path_qs_for_target(path_qs or request.raw_path, self._path_policy)
+                fwd_headers = forwarded_request_headers(
+                    request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
+                    settings=self.settings, attributes=self.listener.attributes,
+                    rewrite_host=rewrites.host_for_target if rewrites is not None else None)
+            except RewriteFailed as exc:
+                log.warning("rule %s: %s", rule.key, exc)
+                return alb_error_response(500)
             return await self.forwarder.forward(
                 request, upstream, fwd_headers,
                 [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),
-                path_qs=target.path_qs, replace_headers=self._responses.headers)
+                path_qs=path_qs, replace_headers=self._responses.headers)
         if isinstance(action, FixedResponseAction):
             resp = web.Response(status=action.status, text=action.body,
                                 content_type=action.content_type or "text/plain")

@@ -42,9 +42,12 @@ class AlbRegex:
     def search(self, value: str) -> bool:
         return self._compiled.search(value) is not None
 
-    def sub(self, replace: str, value: str) -> str:
-        """Every match replaced; `replace` in ALB's syntax: `$1`..`$9` name capture groups."""
-        return str(self._compiled.sub(_re2_template(replace), value))
+    def sub(self, replace: str, value: str) -> str | None:
+        """The first match replaced (RE2's Replace), or None when nothing matches; `replace`
+        in ALB's syntax: `$1`..`$9` name capture groups."""
+        if self._compiled.search(value) is None:
+            return None
+        return str(self._compiled.sub(_re2_template(replace), value, 1))
 
 
 def _re2_template(replace: str) -> str:

@@ -13,14 +13,16 @@ from albauth.config.checker import Checker
 from albauth.config.conditions import parse_conditions
 from albauth.config.listener_attributes import parse_listener_attributes
 from albauth.config.loopback import host_is_loopback
-from albauth.config.model import Listener, Rule, TargetGroup
+from albauth.config.model import ForwardAction, Listener, Rule, TargetGroup
+from albauth.config.transforms import parse_transforms
 
 # ALB's own listener and rule fields; those albauth has no use for (ARNs, SslPolicy, ...) are
 # accepted so describe-listeners / describe-rules output and CloudFormation paste as they are.
 _LISTENER_KEYS = frozenset({"Protocol", "Port", "DefaultActions", "Rules", "albauth", "LoadBalancerArn",
                             "ListenerArn", "Certificates", "SslPolicy", "AlpnPolicy", "MutualAuthentication",
                             "Tags", "ListenerAttributes"})
-_RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags"})
+_RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags",
+                        "Transforms"})
 _EXTENSION_KEYS = frozenset({"address", "certificate_file", "key_file", "trust_forwarded_proto",
                              "local_development"})
 _MTLS_KEYS = frozenset({"Mode", "TrustStoreArn", "IgnoreClientCertificateExpiry", "TrustStoreAssociationStatus",
@@ -155,8 +157,10 @@ def _parse_rule(c: Checker, rr: dict[str, Any], rp: str, target_groups: dict[str
                            target_groups=target_groups, auth_allowed=auth_allowed)
     if parsed.terminal is None:
         return None, is_default
-    return Rule(priority, conditions, parsed.authenticate, parsed.terminal, rp,
-                jwt_validation=parsed.jwt_validation), is_default
+    host_rewrite, url_rewrite = parse_transforms(c, rr.get("Transforms"), f"{rp}.Transforms", is_default=is_default,
+                                                 forwards=isinstance(parsed.terminal, ForwardAction))
+    return Rule(priority, conditions, parsed.authenticate, parsed.terminal, rp, jwt_validation=parsed.jwt_validation,
+                host_header_rewrite=host_rewrite, url_rewrite=url_rewrite), is_default
 
 
 def _parse_default_actions(c: Checker, raw: dict[str, Any], p: str, target_groups: dict[str, TargetGroup],

@@ -162,6 +162,15 @@ class JwtValidationConfig:
 
 
 @dataclass(frozen=True)
+class Rewrite:
+    """One rule transform's RewriteConfig: the first match of `regex` (RE2) becomes `replace`
+    (`$1`.. name capture groups)."""
+
+    regex: str
+    replace: str
+
+
+@dataclass(frozen=True)
 class Rule:
     priority: int | None  # None: the listener's default rule
     conditions: tuple[Condition, ...]
@@ -169,6 +178,9 @@ class Rule:
     action: TerminalAction
     key: str  # where the rule sits in the config, for messages and logs
     jwt_validation: JwtValidationConfig | None = None
+    # The rule's Transforms (ALB: applied to the forwarded request after matching).
+    host_header_rewrite: Rewrite | None = None
+    url_rewrite: Rewrite | None = None
 
 
 # --- albauth's own settings ------------------------------------------------------------
