@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from albauth.config.errors import ConfigError
-from tests.alb.conftest import tls_files  # noqa: F401 (a fixture)
 from tests.support import address, raw_http
 
 from .helpers import StartAlbauth, attributes, load_doc, settings_doc
@@ -93,7 +92,7 @@ async def test_host_header_and_listener_port(start_albauth: StartAlbauth, echo_u
 
 @pytest.mark.parametrize(("enabled", "renamed"), [("true", None), ("true", "X-TLS-Version"), ("false", None)])
 async def test_tls_version_and_cipher_suite_headers(start_albauth: StartAlbauth, echo_upstream: Any,
-                                                    tls_files: tuple[str, str], enabled: str,  # noqa: F811
+                                                    tls_files: tuple[str, str], enabled: str,
                                                     renamed: str | None) -> None:
     listener: dict[str, Any] = {"Protocol": "HTTPS", "albauth": {
         "address": "127.0.0.1", "certificate_file": tls_files[0], "key_file": tls_files[1]}}

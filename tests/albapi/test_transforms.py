@@ -54,7 +54,7 @@ async def _send(port: int, target: str, host: str = "a.test") -> tuple[int, dict
 
 def _header(seen: dict[str, Any] | str, name: str) -> str:
     assert isinstance(seen, dict), seen
-    return next(v for k, v in seen["headers"] if k.lower() == name)
+    return next(str(v) for k, v in seen["headers"] if k.lower() == name)
 
 
 def _target(seen: dict[str, Any] | str) -> str:
