@@ -13,6 +13,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from albauth.config.model import ListenerAttributes, ProxySettings
+from albauth.mtls import client_certificate_headers
 from albauth.proxy import upstream_request_headers
 from albauth.rules import host_for_rules
 
@@ -65,7 +66,8 @@ def _tls_headers(request: web.BaseRequest, attributes: ListenerAttributes) -> li
 def forwarded_request_headers(request: web.BaseRequest, *, xff: str | None, proto: str, port: str,
                               auth_headers: Sequence[tuple[str, str]], settings: ProxySettings,
                               attributes: ListenerAttributes,
-                              rewrite_host: Callable[[str | None], str | None] | None = None) -> CIMultiDict[str]:
+                              rewrite_host: Callable[[str | None], str | None] | None = None,
+                              mutual_tls: bool = False) -> CIMultiDict[str]:
     """`rewrite_host`: the rule's host-header-rewrite, given the Host the target would get."""
     peer = request.remote or ""
     peername = request.transport.get_extra_info("peername") if request.transport is not None else None
@@ -77,6 +79,9 @@ def forwarded_request_headers(request: web.BaseRequest, *, xff: str | None, prot
     out = upstream_request_headers(
         request, forwarded_for=forwarded_for(xff, peer, peer_port, settings), proto=proto, port=port,
         auth_headers=auth_headers, drop_invalid_header_fields=settings.drop_invalid_header_fields, host=host)
+    if mutual_tls:
+        for name, value in client_certificate_headers(request, attributes):
+            out[name] = value  # replaces a client's copy of a renamed header
     if settings.tls_version_and_cipher_headers:
         for name, value in _tls_headers(request, attributes):
             out[name] = value  # replaces a client's copy: ALB's value, never the client's

@@ -165,7 +165,8 @@ class ListenerHandler:
                 fwd_headers = forwarded_request_headers(
                     request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
                     settings=self.settings, attributes=self.listener.attributes,
-                    rewrite_host=rewrites.host_for_target if rewrites is not None else None)
+                    rewrite_host=rewrites.host_for_target if rewrites is not None else None,
+                    mutual_tls=self.listener.mutual_tls is not None)
             except RewriteFailed as exc:
                 log.warning("rule %s: %s", rule.key, exc)
                 return alb_error_response(500)

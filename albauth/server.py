@@ -18,6 +18,7 @@ from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE, RequestPayloadError
 
 from albauth.config.model import Listener
 from albauth.error_pages import alb_error_response
+from albauth.mtls import NO_CHECK_TIME
 
 __all__ = ["SERVER_LIMITS", "AlbServer", "bound_port", "display_host", "install_uvloop", "raise_open_files_limit",
            "ssl_context"]
@@ -139,6 +140,12 @@ def ssl_context(lst: Listener) -> ssl.SSLContext | None:
     assert lst.certificate_file and lst.key_file
     ctx.load_cert_chain(lst.certificate_file, lst.key_file)
     ctx.set_alpn_protocols(["http/1.1"])
+    if lst.mutual_tls is not None:
+        # ALB's mTLS verify: the handshake fails without a certificate the trust store vouches for.
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(lst.mutual_tls.trust_store_file)
+        if lst.mutual_tls.ignore_client_certificate_expiry:
+            ctx.verify_flags |= NO_CHECK_TIME
     return ctx
 
 

@@ -206,6 +206,15 @@ class ListenerAttributes:
 
 
 @dataclass(frozen=True)
+class MutualTls:
+    """ALB's MutualAuthentication in verify mode; the trust store is a CA bundle file (an ARN
+    cannot be resolved here)."""
+
+    trust_store_file: str
+    ignore_client_certificate_expiry: bool = False
+
+
+@dataclass(frozen=True)
 class Listener:
     protocol: Literal["HTTP", "HTTPS"]
     port: int
@@ -218,6 +227,7 @@ class Listener:
     trust_forwarded_proto: bool = False
     local_development: bool = False
     attributes: ListenerAttributes = ListenerAttributes()
+    mutual_tls: MutualTls | None = None  # None: Mode off
 
     @property
     def has_authenticate(self) -> bool:
