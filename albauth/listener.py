@@ -154,26 +154,7 @@ class ListenerHandler:
                                       if k.lower().startswith("x-amzn-oidc-")))
         action = rule.action
         if isinstance(action, ForwardAction):
-            upstream = self.picker.pick(action)
-            if upstream is None:
-                return alb_error_response(503)
-            origin = origin or self.origin(request)
-            rewrites, path_qs = self._rewrites.get(rule.key), target.path_qs
-            try:
-                if rewrites is not None:  # ALB's Transforms: the target sees the rewritten request
-                    path_qs = rewrites.path_qs_for_target(path_qs or request.raw_path, self._path_policy)
-                fwd_headers = forwarded_request_headers(
-                    request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
-                    settings=self.settings, attributes=self.listener.attributes,
-                    rewrite_host=rewrites.host_for_target if rewrites is not None else None,
-                    mutual_tls=self.listener.mutual_tls is not None)
-            except RewriteFailed as exc:
-                log.warning("rule %s: %s", rule.key, exc)
-                return alb_error_response(500)
-            return await self.forwarder.forward(
-                request, upstream, fwd_headers,
-                [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),
-                path_qs=path_qs, replace_headers=self._responses.headers)
+            return await self.forward(request, rule, action, passed, origin or self.origin(request), xff, target)
         if isinstance(action, FixedResponseAction):
             resp = web.Response(status=action.status, text=action.body,
                                 content_type=action.content_type or "text/plain")
@@ -184,6 +165,37 @@ class ListenerHandler:
         for cookie in passed.set_cookies:
             resp.headers.add("Set-Cookie", cookie)
         return resp
+
+    async def forward(self, request: web.BaseRequest, rule: Rule, action: ForwardAction, passed: AuthPassed,
+                      origin: ClientOrigin, xff: str | None, target: NormalTarget) -> web.StreamResponse:
+        rewrites, path_qs = self._rewrites.get(rule.key), target.path_qs
+        try:
+            if rewrites is not None:  # ALB's Transforms: the target sees the rewritten request
+                path_qs = rewrites.path_qs_for_target(path_qs or request.raw_path, self._path_policy)
+            fwd_headers = forwarded_request_headers(
+                request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
+                settings=self.settings, attributes=self.listener.attributes,
+                rewrite_host=rewrites.host_for_target if rewrites is not None else None,
+                mutual_tls=self.listener.mutual_tls is not None)
+        except RewriteFailed as exc:
+            log.warning("rule %s: %s", rule.key, exc)
+            return alb_error_response(500)
+        choice = self.picker.choose(action, lambda: request.cookies)
+        if choice is None:
+            return alb_error_response(503)
+        cookies = (*passed.set_cookies, *choice.set_cookies)
+        unreachable = False
+
+        def refused() -> None:
+            nonlocal unreachable
+            unreachable = True
+
+        try:
+            return await self.forwarder.forward(
+                request, choice.url, fwd_headers, [("Set-Cookie", c) for c in cookies] if cookies else (),
+                path_qs=path_qs, replace_headers=self._responses.headers, on_unreachable=refused)
+        finally:
+            choice.done(unreachable)
 
     def redirect_location(self, request: web.BaseRequest, action: RedirectAction, raw_path: str) -> str:
         origin = self.origin(request)

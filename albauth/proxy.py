@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
@@ -22,6 +22,7 @@ from albauth.upstream import (
     MalformedRequestHead,
     TargetOrigin,
     TargetTimeout,
+    TargetUnreachable,
     Tunnel,
     UpstreamClient,
     UpstreamError,
@@ -182,7 +183,8 @@ class Forwarder:
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
                       response_headers: Sequence[tuple[str, str]] = (), *,
                       path_qs: str | None = None,
-                      replace_headers: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
+                      replace_headers: Sequence[tuple[str, str]] = (),
+                      on_unreachable: Callable[[], None] | None = None) -> web.StreamResponse:
         """`path_qs` is the request-target the target receives (path and `?query`): the one
         the rules matched, so that the rule and the target agree on the path. Without it,
         the request-target exactly as the client sent it."""
@@ -205,6 +207,8 @@ class Forwarder:
             return alb_error_response(504)
         except UpstreamError as exc:
             log.warning("target %s failed: %s: %s", target, exc.__class__.__name__, exc)
+            if on_unreachable is not None and isinstance(exc, TargetUnreachable):
+                on_unreachable()  # the picker skips it for a while (albauth.targets)
             return alb_error_response(502)
         except MalformedRequestHead:
             return alb_error_response(400)

@@ -70,6 +70,8 @@ class WeightedTargetGroup:
 @dataclass(frozen=True)
 class ForwardAction:
     target_groups: tuple[WeightedTargetGroup, ...]
+    # TargetGroupStickinessConfig: seconds a client stays with the group it got (AWSALBTG); 0: off.
+    group_stickiness_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,11 @@ class Rule:
 class TargetGroup:
     name: str
     targets: tuple[str, ...]  # base URLs, e.g. http://127.0.0.1:8080
+    # ALB's target group attributes (albauth.config.target_groups):
+    algorithm: Literal["round_robin", "least_outstanding_requests"] = "round_robin"
+    stickiness_seconds: int = 0  # stickiness.enabled with lb_cookie: AWSALB's lifetime; 0: off
+    # albauth's passive health: a target refusing connections is skipped this long (0: never).
+    unreachable_pause: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from albauth.config.model import (
     ProxySettings,
     SessionSettings,
     SigningSettings,
-    TargetGroup,
 )
 
 
@@ -22,22 +21,6 @@ def log_level(c: Checker, value: Any, path: str) -> str:
         c.issue(path, "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return "INFO"
     return level
-
-
-def parse_target_groups(c: Checker, raw: Any) -> dict[str, TargetGroup]:
-    out: dict[str, TargetGroup] = {}
-    if not c.mapping(raw, "albauth.target_groups"):
-        return out
-    for name, spec in raw.items():
-        p = f"albauth.target_groups.{name}"
-        if isinstance(spec, str):
-            spec = {"targets": [spec]}
-        if not c.mapping(spec, p):
-            continue
-        targets = [c.url(t, f"{p}.targets[{i}]", required=True)
-                   for i, t in enumerate(c.list_of(spec.get("targets"), f"{p}.targets", required=True))]
-        out[str(name)] = TargetGroup(str(name), tuple(t for t in targets if t))
-    return out
 
 
 def parse_secrets(c: Checker, raw: Any, path: str) -> tuple[str, ...]:
