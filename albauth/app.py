@@ -156,11 +156,14 @@ class Runtime:
 
     async def _start_listener(self, handler: ListenerHandler) -> None:
         lst = handler.listener
+        proxy = self.settings.proxy
         slot = HandlerSlot(self.generation.counted(handler))
         observer = ListenerObserver(self.metrics, lst.port, lst.protocol == "HTTPS", self.access_log)
-        limits = {**SERVER_LIMITS, "access_log_class": ObserverHook, "access_log": observer}
+        # ALB's idle_timeout.timeout_seconds holds for client connections too (aiohttp's keep-alive).
+        limits = {**SERVER_LIMITS, "keepalive_timeout": proxy.idle_timeout, "access_log_class": ObserverHook,
+                  "access_log": observer}
         server = AlbServer(slot, max_connections=self.settings.max_connections, handler_cancellation=True,
-                           **limits)
+                           client_keep_alive=proxy.client_keep_alive, **limits)
         runner = web.ServerRunner(server, shutdown_timeout=30)
         await runner.setup()
         site = web.TCPSite(runner, lst.address, lst.port, ssl_context=ssl_context(lst), reuse_address=True,

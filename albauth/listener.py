@@ -20,11 +20,14 @@ from albauth.config.model import (
 from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, BearerValidator, ClientOrigin
 from albauth.error_pages import SERVER, alb_error_response
 from albauth.forward_auth import ForwardAuth, is_forward_auth_path
+from albauth.forwarded import forwarded_request_headers
 from albauth.ops.request_record import REDIRECT_URL, record_of
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
-from albauth.proxy import Forwarder, upstream_request_headers
+from albauth.proxy import Forwarder
+from albauth.response_policy import ResponsePolicy
 from albauth.rules import RequestFacts, RuleTable, host_for_rules, parse_query
 from albauth.targets import TargetPicker
+from albauth.transforms import RewriteFailed, RuleRewrites
 
 log = logging.getLogger("albauth.listener")
 
@@ -48,6 +51,8 @@ class ListenerHandler:
         self.authenticator = authenticator
         self.settings = proxy_settings
         self._path_policy = PathPolicy.from_settings(proxy_settings)
+        self._responses = ResponsePolicy.from_attributes(listener.attributes)
+        self._rewrites = {r.key: rw for r in listener.rules if (rw := RuleRewrites.of(r)) is not None}
         self._scheme = "https" if listener.protocol == "HTTPS" else "http"
         self._port = str(listener.port)
         self._intercept_callback = listener.has_authenticate and authenticator is not None
@@ -82,6 +87,11 @@ class ListenerHandler:
         raise AssertionError("unreachable: _origin is set unless forwarded proto is trusted")
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        resp = await self.respond(request)
+        # ALB's listener response-header attributes apply to every response, its own included.
+        return self._responses.finish(resp) if self._responses.changes_responses else resp
+
+    async def respond(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "TRACE":
             return alb_error_response(405)
         headers = request.headers
@@ -116,6 +126,7 @@ class ListenerHandler:
             return await self.run_rule(request, self._always, xff, target)
         facts = RequestFacts(
             host=host_for_rules(headers.get("Host")),
+            host_header=headers.get("Host", ""),
             path=target.decoded,
             method=request.method,
             headers=lambda name: headers.getall(name, ()),
@@ -162,22 +173,7 @@ class ListenerHandler:
             passed = AuthPassed(tuple((k, v) for k, v in request.headers.items()
                                       if k.lower().startswith("x-amzn-oidc-")))
         if isinstance(action, ForwardAction):
-            group = self.picker.choose(action)
-            if record is not None:
-                record.target_group = group
-            upstream = self.picker.target(group)
-            if upstream is None:
-                return alb_error_response(503)
-            origin = origin or self.origin(request)
-            peer = request.remote or ""
-            fwd_headers = upstream_request_headers(
-                request, forwarded_for=f"{xff}, {peer}" if xff else peer, proto=origin.scheme,
-                port=origin.port, auth_headers=passed.headers,
-                drop_invalid_header_fields=self.settings.drop_invalid_header_fields)
-            return await self.forwarder.forward(
-                request, upstream, fwd_headers,
-                [("Set-Cookie", c) for c in passed.set_cookies] if passed.set_cookies else (),
-                path_qs=target.path_qs)
+            return await self.forward(request, rule, action, passed, origin or self.origin(request), xff, target)
         if isinstance(action, FixedResponseAction):
             resp = web.Response(status=action.status, text=action.body,
                                 content_type=action.content_type or "text/plain")
@@ -188,6 +184,40 @@ class ListenerHandler:
         for cookie in passed.set_cookies:
             resp.headers.add("Set-Cookie", cookie)
         return resp
+
+    async def forward(self, request: web.BaseRequest, rule: Rule, action: ForwardAction, passed: AuthPassed,
+                      origin: ClientOrigin, xff: str | None, target: NormalTarget) -> web.StreamResponse:
+        rewrites, path_qs = self._rewrites.get(rule.key), target.path_qs
+        try:
+            if rewrites is not None:  # ALB's Transforms: the target sees the rewritten request
+                path_qs = rewrites.path_qs_for_target(path_qs or request.raw_path, self._path_policy)
+            fwd_headers = forwarded_request_headers(
+                request, xff=xff, proto=origin.scheme, port=origin.port, auth_headers=passed.headers,
+                settings=self.settings, attributes=self.listener.attributes,
+                rewrite_host=rewrites.host_for_target if rewrites is not None else None,
+                mutual_tls=self.listener.mutual_tls is not None)
+        except RewriteFailed as exc:
+            log.warning("rule %s: %s", rule.key, exc)
+            return alb_error_response(500)
+        choice = self.picker.choose(action, lambda: request.cookies)
+        if choice is None:
+            return alb_error_response(503)
+        record = record_of(request)
+        if record is not None:
+            record.target_group = choice.group
+        cookies = (*passed.set_cookies, *choice.set_cookies)
+        unreachable = False
+
+        def refused() -> None:
+            nonlocal unreachable
+            unreachable = True
+
+        try:
+            return await self.forwarder.forward(
+                request, choice.url, fwd_headers, [("Set-Cookie", c) for c in cookies] if cookies else (),
+                path_qs=path_qs, replace_headers=self._responses.headers, on_unreachable=refused)
+        finally:
+            choice.done(unreachable)
 
     def redirect_location(self, request: web.BaseRequest, action: RedirectAction, raw_path: str) -> str:
         origin = self.origin(request)

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
@@ -76,18 +76,24 @@ def connection_tokens(values: Sequence[str]) -> frozenset[str]:
     return frozenset(t.strip().lower() for v in values for t in v.split(","))
 
 
-def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, proto: str, port: str,
+_INBOUND = "\0inbound"  # `host` default: the client's Host header, as it came
+
+
+def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str | None, proto: str, port: str,
                              auth_headers: Sequence[tuple[str, str]],
-                             drop_invalid_header_fields: bool = False) -> CIMultiDict[str]:
-    """Headers for the target, in ALB's order on the wire: X-Forwarded-For, -Proto, -Port,
-    Host, X-Amzn-Trace-Id, X-Amzn-Oidc-*, then the client's own (without names outside
-    `[-A-Za-z0-9]` when `drop_invalid_header_fields`)."""
+                             drop_invalid_header_fields: bool = False,
+                             host: str | None = _INBOUND) -> CIMultiDict[str]:
+    """Headers for the target, in ALB's order on the wire: X-Forwarded-For (none when None),
+    -Proto, -Port, Host (`host`; by default the client's), X-Amzn-Trace-Id, X-Amzn-Oidc-*,
+    then the client's own (without names outside `[-A-Za-z0-9]` when `drop_invalid_header_fields`)."""
     inbound = request.headers
     out: CIMultiDict[str] = CIMultiDict()
-    out["X-Forwarded-For"] = forwarded_for
+    if forwarded_for is not None:
+        out["X-Forwarded-For"] = forwarded_for
     out["X-Forwarded-Proto"] = proto
     out["X-Forwarded-Port"] = port
-    host = inbound.get("Host")
+    if host == _INBOUND:
+        host = inbound.get("Host")
     if host is not None:
         out["Host"] = host
     out["X-Amzn-Trace-Id"] = trace_header(inbound.get("X-Amzn-Trace-Id"))
@@ -109,8 +115,9 @@ def upstream_request_headers(request: web.BaseRequest, *, forwarded_for: str, pr
 
 
 def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, str]],
-                      out: CIMultiDict[str]) -> None:
-    """Fills `out`, the response's own headers (no intermediate multidict to copy)."""
+                      out: CIMultiDict[str], replace: Sequence[tuple[str, str]] = ()) -> None:
+    """Fills `out`, the response's own headers (no intermediate multidict to copy); the
+    `replace` fields (ALB's listener response-header attributes) replace the target's."""
     extra_hop = connection_tokens(upstream.connection)
     for name, value in upstream.headers:
         lower = name.lower()
@@ -119,6 +126,8 @@ def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, 
         out.add(name, value)
     for name, value in extra:
         out.add(name, value)
+    for name, value in replace:
+        out[name] = value
 
 
 # ALB relays a target's response with the target's `Server` field, or none; aiohttp adds
@@ -174,7 +183,9 @@ class Forwarder:
 
     async def forward(self, request: web.BaseRequest, target: URL, headers: CIMultiDict[str],
                       response_headers: Sequence[tuple[str, str]] = (), *,
-                      path_qs: str | None = None) -> web.StreamResponse:
+                      path_qs: str | None = None,
+                      replace_headers: Sequence[tuple[str, str]] = (),
+                      on_unreachable: Callable[[], None] | None = None) -> web.StreamResponse:
         """`path_qs` is the request-target the target receives (path and `?query`): the one
         the rules matched, so that the rule and the target agree on the path. Without it,
         the request-target exactly as the client sent it."""
@@ -185,7 +196,7 @@ class Forwarder:
         if record is not None:  # the access log's target, trace id and timings
             record.note_target(f"{origin.host}:{origin.port}", headers.get("X-Amzn-Trace-Id"))
         if is_websocket_upgrade(request):
-            return await self._websocket(request, origin, path_qs, headers, response_headers)
+            return await self._websocket(request, origin, path_qs, headers, response_headers, replace_headers)
         body = request.content if request.body_exists else None
         if (body is not None and request.version >= (1, 1)  # HTTP/1.0 ignores it (RFC 9110 10.1.1)
                 and request.headers.get("Expect", "").lower() == "100-continue"):
@@ -202,6 +213,8 @@ class Forwarder:
             log.warning("target %s failed: %s: %s", target, exc.__class__.__name__, exc)
             if record is not None and isinstance(exc, TargetUnreachable):
                 record.target_connect_failed = True
+            if on_unreachable is not None and isinstance(exc, TargetUnreachable):
+                on_unreachable()  # the picker skips it for a while (albauth.targets)
             return alb_error_response(502)
         except MalformedRequestHead:
             return alb_error_response(400)
@@ -210,14 +223,14 @@ class Forwarder:
             record.note_target_response(status)
         no_body = request.method == "HEAD" or status in (204, 304)
         if no_body or (length is not None and length <= _SMALL_BODY):
-            return await self._relay_whole(upstream, response_headers, no_body)
+            return await self._relay_whole(upstream, response_headers, no_body, replace_headers)
         try:
-            return await self._relay_stream(request, upstream, response_headers)
+            return await self._relay_stream(request, upstream, response_headers, replace_headers)
         finally:
             self.upstream.release(upstream)
 
     async def _relay_whole(self, upstream: Connection, extra: Sequence[tuple[str, str]],
-                           no_body: bool) -> web.StreamResponse:
+                           no_body: bool, replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         """A small response of known length: read whole, sent in one write."""
         try:
             body = b"" if no_body else await upstream.read_all()
@@ -229,16 +242,17 @@ class Forwarder:
             # Back to the pool before our client has the response: the target is free sooner.
             self.upstream.release(upstream)
         resp = _TargetResponse(status=upstream.status, reason=upstream.reason, body=body)
-        _response_headers(upstream, extra, resp.headers)
+        _response_headers(upstream, extra, resp.headers, replace)
         if no_body and upstream.content_length is not None:
             resp.headers["Content-Length"] = str(upstream.content_length)
         return resp
 
     async def _relay_stream(self, request: web.BaseRequest, upstream: Connection,
-                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+                            extra: Sequence[tuple[str, str]],
+                            replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         """Large or of unknown length: streamed, at the pace of the slower side."""
         resp = _TargetStreamResponse(status=upstream.status, reason=upstream.reason)
-        _response_headers(upstream, extra, resp.headers)
+        _response_headers(upstream, extra, resp.headers, replace)
         if upstream.content_length is not None:
             resp.content_length = upstream.content_length
         else:
@@ -265,8 +279,8 @@ class Forwarder:
         return resp
 
     async def _websocket(self, request: web.BaseRequest, origin: TargetOrigin, path_qs: str,
-                         headers: CIMultiDict[str], response_headers: Sequence[tuple[str, str]]
-                         ) -> web.StreamResponse:
+                         headers: CIMultiDict[str], response_headers: Sequence[tuple[str, str]],
+                         replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
         if self._stopping:
             return alb_error_response(503)
         tunnel = await self._open_tunnel(origin, path_qs, headers)
@@ -279,7 +293,7 @@ class Forwarder:
             # The target refused the upgrade: as before, ALB's page (its status when an error).
             tunnel.close()
             return alb_error_response(502 if tunnel.status < 400 else tunnel.status)
-        resp = await _switch_protocols(request, tunnel, response_headers)
+        resp = await _switch_protocols(request, tunnel, response_headers, replace)
         relay = WebSocketRelay(request, tunnel, self.settings.idle_timeout)
         self._websockets.add(relay)
         try:
@@ -307,12 +321,12 @@ class Forwarder:
             return alb_error_response(400)
 
 
-async def _switch_protocols(request: web.BaseRequest, tunnel: Tunnel,
-                            extra: Sequence[tuple[str, str]]) -> web.StreamResponse:
+async def _switch_protocols(request: web.BaseRequest, tunnel: Tunnel, extra: Sequence[tuple[str, str]],
+                            replace: Sequence[tuple[str, str]] = ()) -> web.StreamResponse:
     """The target's 101 to the client, with its end-to-end fields (Sec-WebSocket-Accept,
     the subprotocol and extensions it chose) and ours (Set-Cookie after a login)."""
     resp = _TargetStreamResponse(status=101, reason=tunnel.reason or None)
-    _response_headers(tunnel, extra, resp.headers)
+    _response_headers(tunnel, extra, resp.headers, replace)
     resp.headers["Connection"] = "Upgrade"
     resp.headers["Upgrade"] = next((v for k, v in tunnel.headers if k.lower() == "upgrade"), "websocket")
     resp.force_close()  # the connection is the tunnel's now: no keep-alive after it

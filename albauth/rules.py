@@ -1,8 +1,8 @@
 """Listener rule matching with ALB's semantics (spec 7.1-7.2).
 
-Rules are compiled once at start: every pattern becomes either a literal comparison or a
-compiled wildcard (albauth.wildcard, linear time), so matching a request costs a few string
-operations.
+Rules are compiled once at start: every pattern becomes either a literal comparison, a
+compiled wildcard (albauth.wildcard) or, for RegexValues, an RE2 expression (albauth.regex),
+all linear time, so matching a request costs a few string operations.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from albauth.config.model import (
     Rule,
     SourceIpCondition,
 )
+from albauth.regex import compile_alb_regex
 from albauth.wildcard import compile_glob, fold_case, has_wildcards
 
 
@@ -35,6 +36,9 @@ class RequestFacts:
     headers: Mapping[str, str] | Callable[[str], Sequence[str]]  # name -> all values
     query: Sequence[tuple[str, str]]  # percent-decoded (key, value) pairs, in order
     peer: str  # TCP peer address, never X-Forwarded-For
+    # The Host header as sent, port included, for host-header RegexValues (ALB: a regex is how
+    # a rule matches `example.com:8443`); None: the same as `host`.
+    host_header: str | None = None
 
 
 Matcher = Callable[[str], bool]
@@ -60,6 +64,12 @@ def _value_matcher(patterns: Sequence[str], *, ignore_case: bool, escapes: bool 
     return match
 
 
+def _regex_matcher(patterns: Sequence[str]) -> Matcher:
+    """RegexValues of one condition, OR-ed; each searched (unanchored, albauth.regex)."""
+    regexes = [compile_alb_regex(p) for p in patterns]
+    return lambda value: any(r.search(value) for r in regexes)
+
+
 def _host_without_port(host: str) -> str:
     if host.startswith("["):  # [v6]:port
         end = host.find("]")
@@ -71,12 +81,15 @@ RequestTest = Callable[[RequestFacts], bool]
 
 
 def _host_test(cond: HostHeaderCondition) -> RequestTest:
+    if cond.regex_values:
+        r = _regex_matcher(cond.regex_values)
+        return lambda f: r(f.host if f.host_header is None else f.host_header)
     m = _value_matcher(cond.values, ignore_case=True)
     return lambda f: m(f.host)
 
 
 def _path_test(cond: PathPatternCondition) -> RequestTest:
-    m = _value_matcher(cond.values, ignore_case=False)
+    m = _regex_matcher(cond.regex_values) if cond.regex_values else _value_matcher(cond.values, ignore_case=False)
     return lambda f: m(f.path)
 
 
@@ -86,7 +99,7 @@ def _method_test(cond: HttpRequestMethodCondition) -> RequestTest:
 
 
 def _header_test(cond: HttpHeaderCondition) -> RequestTest:
-    m = _value_matcher(cond.values, ignore_case=True)
+    m = _regex_matcher(cond.regex_values) if cond.regex_values else _value_matcher(cond.values, ignore_case=True)
     name = cond.name.lower()
 
     def header_test(f: RequestFacts) -> bool:

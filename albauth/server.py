@@ -18,6 +18,7 @@ from aiohttp.web_protocol import MAX_MSG_QUEUE_SIZE, RequestPayloadError
 
 from albauth.config.model import Listener
 from albauth.error_pages import alb_error_response
+from albauth.mtls import NO_CHECK_TIME
 from albauth.ops.request_record import RECORD, RequestRecord
 
 __all__ = ["SERVER_LIMITS", "AlbServer", "HandlerSlot", "bound_port", "display_host", "install_uvloop",
@@ -83,6 +84,7 @@ class _AlbRequestHandler(web.RequestHandler):
             self._parser = cast(Any, _MethodTolerantParser(self._parser, python_parser))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.opened_at = self._loop.time()  # for ALB's client_keep_alive.seconds
         manager = self._manager
         if isinstance(manager, AlbServer) and len(manager.connections) >= manager.max_connections:
             manager.refused += 1
@@ -120,10 +122,25 @@ class HandlerSlot:
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         request[RECORD] = RequestRecord()
         return await self.handler(request)
+def _closing_after(handler: Any, seconds: float) -> Any:
+    """ALB's `client_keep_alive.seconds`: a client connection older than this is closed after
+    the response in progress (`Connection: close`), however busy it is."""
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        resp: web.StreamResponse = await handler(request)
+        opened_at = getattr(request.protocol, "opened_at", None)
+        if opened_at is not None and asyncio.get_running_loop().time() - opened_at >= seconds:
+            resp.force_close()
+        return resp
+
+    return handle
 
 
 class AlbServer(web.Server):
-    def __init__(self, handler: Any, *, max_connections: int, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, max_connections: int, client_keep_alive: float | None = None,
+                 **kwargs: Any) -> None:
+        if client_keep_alive is not None:
+            handler = _closing_after(handler, client_keep_alive)
         super().__init__(handler, **kwargs)
         self.max_connections = max_connections
         self.refused = 0
@@ -140,6 +157,12 @@ def ssl_context(lst: Listener) -> ssl.SSLContext | None:
     assert lst.certificate_file and lst.key_file
     ctx.load_cert_chain(lst.certificate_file, lst.key_file)
     ctx.set_alpn_protocols(["http/1.1"])
+    if lst.mutual_tls is not None:
+        # ALB's mTLS verify: the handshake fails without a certificate the trust store vouches for.
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(lst.mutual_tls.trust_store_file)
+        if lst.mutual_tls.ignore_client_certificate_expiry:
+            ctx.verify_flags |= NO_CHECK_TIME
     return ctx
 
 

@@ -128,7 +128,11 @@ def _parse_forward(c: Checker, item: dict[str, Any], p: str,
         if name is not None:
             _check_target_group(c, name, f"{p}.TargetGroupArn", target_groups)
             groups.append(WeightedTargetGroup(name, 1))
-    return ForwardAction(tuple(groups))
+    sticky = 0
+    if isinstance(item.get("ForwardConfig"), dict):
+        sticky = _group_stickiness(c, item["ForwardConfig"].get("TargetGroupStickinessConfig"),
+                                   f"{p}.ForwardConfig.TargetGroupStickinessConfig")
+    return ForwardAction(tuple(groups), sticky)
 
 
 def _check_agrees_with_forward_config(c: Checker, raw: Any, groups: list[WeightedTargetGroup], p: str) -> None:
@@ -140,21 +144,24 @@ def _check_agrees_with_forward_config(c: Checker, raw: Any, groups: list[Weighte
                                        f"group, as ALB requires (ForwardConfig names {', '.join(names)})")
 
 
-def _refuse_stickiness(c: Checker, raw: Any, sp: str) -> None:
-    """Target group stickiness is not applied yet; enabled, requests would not stick as written."""
+def _group_stickiness(c: Checker, raw: Any, sp: str) -> int:
+    """TargetGroupStickinessConfig: seconds (1-604800) a client stays with its target group; 0: off."""
     if raw is None or not c.mapping(raw, sp, known=_STICKINESS_KEYS):
-        return
+        return 0
     # Enabled defaults to false in the ELBv2 API.
-    if c.boolean(raw.get("Enabled", False), f"{sp}.Enabled"):
-        c.issue(f"{sp}.Enabled", "target group stickiness is not implemented yet "
-                                 "(give Enabled: false, or leave TargetGroupStickinessConfig out)")
+    if not c.boolean(raw.get("Enabled", False), f"{sp}.Enabled"):
+        return 0
+    seconds = c.integer(raw.get("DurationSeconds"), f"{sp}.DurationSeconds", 1, 604800)
+    if seconds is None:
+        c.issue(f"{sp}.DurationSeconds", "is required with Enabled: true (1-604800 seconds)")
+        return 0
+    return seconds
 
 
 def _weighted_target_groups(c: Checker, fc: Any, fp: str,
                             target_groups: dict[str, Any]) -> list[WeightedTargetGroup] | None:
     if not c.mapping(fc, fp, known=_FORWARD_KEYS):
         return None
-    _refuse_stickiness(c, fc.get("TargetGroupStickinessConfig"), f"{fp}.TargetGroupStickinessConfig")
     groups: list[WeightedTargetGroup] = []
     tgs = c.list_of(fc.get("TargetGroups"), f"{fp}.TargetGroups", required=True)
     if len(tgs) > 5:

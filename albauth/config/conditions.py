@@ -16,8 +16,11 @@ from albauth.config.model import (
     QueryStringCondition,
     SourceIpCondition,
 )
+from albauth.regex import RegexRefused, compile_alb_regex
 
 MAX_CONDITION_VALUES = 5  # per rule (ALB quota)
+MAX_REGEX_VALUES = 3  # "up to three match evaluations per condition" (ALB's condition basics)
+MAX_REGEX_LENGTH = 128  # RegexValues.member.N: "The maximum length of each string is 128 characters"
 _METHOD = re.compile(r"^[A-Z_-]{1,40}$")
 # Each Field's own *Config object.
 _CONFIG_KEY = {
@@ -30,9 +33,12 @@ _CONFIG_KEY = {
 }
 FIELDS = tuple(_CONFIG_KEY)
 # The keys ALB's API / CloudFormation define for each object; anything else is reported.
-_CONDITION_KEYS = frozenset({"Field", "Values", *_CONFIG_KEY.values()})
+_CONDITION_KEYS = frozenset({"Field", "Values", "RegexValues", *_CONFIG_KEY.values()})
 _VALUES_KEYS = frozenset({"Values"})
-_HEADER_KEYS = frozenset({"HttpHeaderName", "Values"})
+# host-header, path-pattern and http-header take either Values or RegexValues.
+_REGEX_FIELDS = ("host-header", "path-pattern", "http-header")
+_MATCH_KEYS = frozenset({"Values", "RegexValues"})
+_HEADER_KEYS = frozenset({"HttpHeaderName", "Values", "RegexValues"})
 _QUERY_PAIR_KEYS = frozenset({"Key", "Value"})
 
 
@@ -84,6 +90,12 @@ def _refuse_foreign_configs(c: Checker, field: str, item: dict[str, Any], p: str
             "Values"):
         # describe-rules returns both forms with the same values; differing ones are ambiguous.
         c.issue(f"{p}.Values", f"differs from {own}.Values: give the values once")
+    if item.get("RegexValues") is not None:
+        if field not in _REGEX_FIELDS:
+            c.issue(f"{p}.RegexValues", f"a {field} condition has no regular expression matching "
+                                        "(ALB: host-header, path-pattern and http-header only)")
+        elif isinstance(item.get(own), dict) and item[own].get("RegexValues") not in (None, item["RegexValues"]):
+            c.issue(f"{p}.RegexValues", f"differs from {own}.RegexValues: give the expressions once")
 
 
 def _value_count(cond: Condition) -> int:
@@ -91,6 +103,8 @@ def _value_count(cond: Condition) -> int:
         return len(cond.pairs)
     if isinstance(cond, SourceIpCondition):
         return len(cond.networks)
+    if isinstance(cond, HostHeaderCondition | PathPatternCondition | HttpHeaderCondition):
+        return len(cond.values) + len(cond.regex_values)
     return len(cond.values)
 
 
@@ -99,6 +113,12 @@ def _parse_condition(c: Checker, field: str, item: dict[str, Any], p: str) -> Co
         return _http_header_condition(c, item, p)
     if field == "query-string":
         return _query_string_condition(c, item, p)
+    if field in _REGEX_FIELDS:
+        regexes = _regex_values(c, item.get(_CONFIG_KEY[field]), item, p)
+        if regexes is not None:
+            if field == "host-header":
+                return HostHeaderCondition((), regexes)
+            return PathPatternCondition((), regexes)
     raw_values, vp = _values(c, item, field, p)
     values = [c.string(v, f"{vp}[{i}]", required=True) or "" for i, v in enumerate(raw_values)]
     if field == "host-header":
@@ -116,7 +136,7 @@ def _values(c: Checker, item: dict[str, Any], field: str, p: str) -> tuple[list[
     key = _CONFIG_KEY[field]
     cfg = item.get(key)
     if cfg is not None:
-        if not c.mapping(cfg, f"{p}.{key}", known=_VALUES_KEYS):
+        if not c.mapping(cfg, f"{p}.{key}", known=_MATCH_KEYS if field in _REGEX_FIELDS else _VALUES_KEYS):
             return [], p
         vp = f"{p}.{key}.Values"
         return c.list_of(cfg.get("Values"), vp, required=True), vp
@@ -132,15 +152,50 @@ def _http_header_condition(c: Checker, item: dict[str, Any], p: str) -> HttpHead
     if not c.mapping(cfg, cp, required=True, known=_HEADER_KEYS):
         return None
     name = c.string(cfg.get("HttpHeaderName"), f"{cp}.HttpHeaderName", required=True)
-    header_values = [c.string(v, f"{cp}.Values[{i}]", required=True) or "" for i, v in
-                     enumerate(c.list_of(cfg.get("Values"), f"{cp}.Values", required=True))]
     if name:
         if len(name) > 40 or "*" in name or "?" in name:
             c.issue(f"{cp}.HttpHeaderName", "must be at most 40 characters, without wildcards")
         if name.lower() == "host":
             c.issue(f"{cp}.HttpHeaderName", "cannot be Host: use a host-header condition")
+    regexes = _regex_values(c, cfg, item, p)
+    if regexes is not None:
+        return HttpHeaderCondition(name or "", (), regexes)
+    header_values = [c.string(v, f"{cp}.Values[{i}]", required=True) or "" for i, v in
+                     enumerate(c.list_of(cfg.get("Values"), f"{cp}.Values", required=True))]
     _check_lengths(c, header_values, f"{cp}.Values", 128)
     return HttpHeaderCondition(name or "", tuple(header_values))
+
+
+def _regex_values(c: Checker, cfg: Any, item: dict[str, Any], p: str) -> tuple[str, ...] | None:
+    """The condition's RegexValues, each compiled once here to refuse what ALB refuses; None
+    when it has none (its Values apply). CloudFormation also puts RegexValues on the condition
+    itself, beside the legacy Values."""
+    field = item.get("Field")
+    key = _CONFIG_KEY[field] if field in _CONFIG_KEY else ""
+    if isinstance(cfg, dict) and cfg.get("RegexValues") is not None:
+        raw, rp, values = cfg["RegexValues"], f"{p}.{key}.RegexValues", cfg.get("Values")
+    elif item.get("RegexValues") is not None:
+        raw, rp, values = item["RegexValues"], f"{p}.RegexValues", item.get("Values")
+    else:
+        return None
+    if values:
+        c.issue(rp, "give either Values or RegexValues, not both (ALB matches one way per condition)")
+    patterns = [c.string(v, f"{rp}[{i}]", required=True) or "" for i, v in
+                enumerate(c.list_of(raw, rp, required=True))]
+    if not patterns:
+        c.issue(rp, "needs at least one regular expression")
+    if len(patterns) > MAX_REGEX_VALUES:
+        c.issue(rp, f"ALB allows at most {MAX_REGEX_VALUES} match evaluations per condition "
+                    f"(this one has {len(patterns)})")
+    for i, pattern in enumerate(patterns):
+        if len(pattern) > MAX_REGEX_LENGTH:
+            c.issue(f"{rp}[{i}]", f"is longer than {MAX_REGEX_LENGTH} characters")
+            continue
+        try:
+            compile_alb_regex(pattern)
+        except RegexRefused as exc:
+            c.issue(f"{rp}[{i}]", str(exc))
+    return tuple(patterns)
 
 
 def _query_string_condition(c: Checker, item: dict[str, Any], p: str) -> QueryStringCondition | None:

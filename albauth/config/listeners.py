@@ -10,19 +10,21 @@ from typing import Any
 from albauth.config.actions import parse_actions
 from albauth.config.checker import Checker
 from albauth.config.conditions import parse_conditions
+from albauth.config.listener_attributes import parse_listener_attributes
 from albauth.config.loopback import host_is_loopback
-from albauth.config.model import Listener, Rule, TargetGroup
+from albauth.config.model import ForwardAction, Listener, Rule, TargetGroup
+from albauth.config.mutual_tls import parse_mutual_authentication
+from albauth.config.transforms import parse_transforms
 
 # ALB's own listener and rule fields; those albauth has no use for (ARNs, SslPolicy, ...) are
 # accepted so describe-listeners / describe-rules output and CloudFormation paste as they are.
 _LISTENER_KEYS = frozenset({"Protocol", "Port", "DefaultActions", "Rules", "albauth", "LoadBalancerArn",
                             "ListenerArn", "Certificates", "SslPolicy", "AlpnPolicy", "MutualAuthentication",
-                            "Tags"})
-_RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags"})
+                            "Tags", "ListenerAttributes"})
+_RULE_KEYS = frozenset({"Priority", "Conditions", "Actions", "RuleArn", "IsDefault", "ListenerArn", "Tags",
+                        "Transforms"})
 _EXTENSION_KEYS = frozenset({"address", "certificate_file", "key_file", "trust_forwarded_proto",
-                             "local_development"})
-_MTLS_KEYS = frozenset({"Mode", "TrustStoreArn", "IgnoreClientCertificateExpiry", "TrustStoreAssociationStatus",
-                        "AdvertiseTrustStoreCaNames"})
+                             "local_development", "trust_store_file"})
 MAX_RULES = 100  # ALB's default quota per load balancer
 
 
@@ -48,7 +50,12 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
     if port is None and "Port" not in raw:
         c.issue(f"{p}.Port", "is required")
     ext = _parse_extensions(c, raw.get("albauth") or {}, f"{p}.albauth", protocol)
-    _refuse_mutual_authentication(c, raw.get("MutualAuthentication"), f"{p}.MutualAuthentication")
+    extensions = raw.get("albauth")
+    extensions = extensions if isinstance(extensions, dict) else {}
+    mutual_tls = parse_mutual_authentication(c, raw.get("MutualAuthentication"), f"{p}.MutualAuthentication",
+                                             protocol=protocol, trust_store_file=extensions.get("trust_store_file"),
+                                             ep=f"{p}.albauth")
+    attributes = parse_listener_attributes(c, raw.get("ListenerAttributes"), f"{p}.ListenerAttributes", protocol)
     auth_allowed = protocol == "HTTPS" or ext.trust_forwarded_proto or ext.local_development
     rules, default_rule = _parse_rules(c, raw, p, target_groups, auth_allowed)
     default_rule = _parse_default_actions(c, raw, p, target_groups, auth_allowed, default_rule)
@@ -60,7 +67,8 @@ def parse_listener(c: Checker, raw: Any, p: str, target_groups: dict[str, Target
     all_rules = sorted(rules, key=lambda r: r.priority or 0) + ([default_rule] if default_rule else [])
     return Listener(protocol=protocol, port=port, address=ext.address, certificate_file=ext.certificate_file,
                     key_file=ext.key_file, rules=tuple(all_rules), trust_forwarded_proto=ext.trust_forwarded_proto,
-                    local_development=ext.local_development)
+                    local_development=ext.local_development, attributes=attributes,
+                    mutual_tls=mutual_tls)
 
 
 def _parse_extensions(c: Checker, ext: Any, ep: str, protocol: str) -> _Extensions:
@@ -96,20 +104,6 @@ def _static_identity_on_loopback_only(c: Checker, rules: list[Rule], address: st
             c.issue(f"{rule.key}.albauth.static_identity" if "Actions" not in rule.key else rule.key,
                     f"static_identity is refused on a listener bound to {address}: it logs in anyone "
                     "who can connect, so it is for loopback listeners only (127.0.0.1, ::1, localhost)")
-
-
-def _refuse_mutual_authentication(c: Checker, raw: Any, mp: str) -> None:
-    """ALB's mTLS: `verify` checks client certificates against a trust store, `passthrough` sends
-    the chain to targets in X-Amzn-Mtls-Clientcert. albauth asks for no client certificate yet, so
-    accepting either would let in clients ALB refuses, or leave targets without the header."""
-    if raw is None or not c.mapping(raw, mp, known=_MTLS_KEYS):
-        return
-    mode = raw.get("Mode", "off")
-    if mode in ("verify", "passthrough"):
-        c.issue(f"{mp}.Mode", f"{mode} is not implemented yet: albauth does not ask for client certificates "
-                              "(give Mode: off, or leave MutualAuthentication out)")
-    elif mode != "off":
-        c.issue(f"{mp}.Mode", f"must be off, passthrough or verify (got {mode!r})")
 
 
 def _parse_rules(c: Checker, raw: dict[str, Any], p: str, target_groups: dict[str, TargetGroup],
@@ -154,8 +148,10 @@ def _parse_rule(c: Checker, rr: dict[str, Any], rp: str, target_groups: dict[str
                            target_groups=target_groups, auth_allowed=auth_allowed)
     if parsed.terminal is None:
         return None, is_default
-    return Rule(priority, conditions, parsed.authenticate, parsed.terminal, rp,
-                jwt_validation=parsed.jwt_validation), is_default
+    host_rewrite, url_rewrite = parse_transforms(c, rr.get("Transforms"), f"{rp}.Transforms", is_default=is_default,
+                                                 forwards=isinstance(parsed.terminal, ForwardAction))
+    return Rule(priority, conditions, parsed.authenticate, parsed.terminal, rp, jwt_validation=parsed.jwt_validation,
+                host_header_rewrite=host_rewrite, url_rewrite=url_rewrite), is_default
 
 
 def _parse_default_actions(c: Checker, raw: dict[str, Any], p: str, target_groups: dict[str, TargetGroup],

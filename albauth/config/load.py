@@ -39,9 +39,9 @@ from albauth.config.settings import (
     parse_proxy,
     parse_session,
     parse_signing,
-    parse_target_groups,
 )
 from albauth.config.substitute import substitute
+from albauth.config.target_groups import parse_target_groups
 
 TOP_LEVEL_KEYS = frozenset({"albauth", "listeners", "LoadBalancerAttributes"})
 _ALBAUTH_KEYS = frozenset({"access_log", "admin_listen", "log_level", "session", "signing", "proxy", "target_groups",

@@ -16,17 +16,22 @@ from typing import Literal
 @dataclass(frozen=True)
 class HostHeaderCondition:
     values: tuple[str, ...]
+    # ALB's RegexValues (either these or values): searched with RE2 (albauth.regex) in the
+    # Host header as sent, port included.
+    regex_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PathPatternCondition:
     values: tuple[str, ...]
+    regex_values: tuple[str, ...] = ()  # searched in the normalized, decoded path
 
 
 @dataclass(frozen=True)
 class HttpHeaderCondition:
     name: str
     values: tuple[str, ...]
+    regex_values: tuple[str, ...] = ()  # searched in each of the header's values
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class WeightedTargetGroup:
 @dataclass(frozen=True)
 class ForwardAction:
     target_groups: tuple[WeightedTargetGroup, ...]
+    # TargetGroupStickinessConfig: seconds a client stays with the group it got (AWSALBTG); 0: off.
+    group_stickiness_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,15 @@ class JwtValidationConfig:
 
 
 @dataclass(frozen=True)
+class Rewrite:
+    """One rule transform's RewriteConfig: the first match of `regex` (RE2) becomes `replace`
+    (`$1`.. name capture groups)."""
+
+    regex: str
+    replace: str
+
+
+@dataclass(frozen=True)
 class Rule:
     priority: int | None  # None: the listener's default rule
     conditions: tuple[Condition, ...]
@@ -164,6 +180,9 @@ class Rule:
     action: TerminalAction
     key: str  # where the rule sits in the config, for messages and logs
     jwt_validation: JwtValidationConfig | None = None
+    # The rule's Transforms (ALB: applied to the forwarded request after matching).
+    host_header_rewrite: Rewrite | None = None
+    url_rewrite: Rewrite | None = None
 
 
 # --- albauth's own settings ------------------------------------------------------------
@@ -173,6 +192,33 @@ class Rule:
 class TargetGroup:
     name: str
     targets: tuple[str, ...]  # base URLs, e.g. http://127.0.0.1:8080
+    # ALB's target group attributes (albauth.config.target_groups):
+    algorithm: Literal["round_robin", "least_outstanding_requests"] = "round_robin"
+    stickiness_seconds: int = 0  # stickiness.enabled with lb_cookie: AWSALB's lifetime; 0: off
+    # albauth's passive health: a target refusing connections is skipped this long (0: never).
+    unreachable_pause: float = 10.0
+
+
+@dataclass(frozen=True)
+class ListenerAttributes:
+    """ALB's listener attributes (header modification, albauth.config.listener_attributes)."""
+
+    # Set on every response, replacing the target's own value (ALB "updates the header value").
+    response_headers: tuple[tuple[str, str], ...] = ()
+    server_header: bool = True  # routing.http.response.server.enabled: `Server: awselb/2.0` on ALB's own answers
+    request_header_names: tuple[tuple[str, str], ...] = ()  # (the mTLS/TLS header ALB adds, its new name)
+
+    def request_header_name(self, alb_name: str) -> str:
+        return next((new for old, new in self.request_header_names if old == alb_name), alb_name)
+
+
+@dataclass(frozen=True)
+class MutualTls:
+    """ALB's MutualAuthentication in verify mode; the trust store is a CA bundle file (an ARN
+    cannot be resolved here)."""
+
+    trust_store_file: str
+    ignore_client_certificate_expiry: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +233,8 @@ class Listener:
     # come from X-Forwarded-Proto/-Port) or local development on loopback.
     trust_forwarded_proto: bool = False
     local_development: bool = False
+    attributes: ListenerAttributes = ListenerAttributes()
+    mutual_tls: MutualTls | None = None  # None: Mode off
 
     @property
     def has_authenticate(self) -> bool:
@@ -228,6 +276,14 @@ class ProxySettings:
     # ALB's load-balancer attribute routing.http.drop_invalid_header_fields.enabled: drop request
     # headers whose name is outside [-A-Za-z0-9] (default false, as ALB).
     drop_invalid_header_fields: bool = False
+    # ALB's load-balancer attributes for forwarded requests (albauth.config.attributes):
+    xff_mode: Literal["append", "preserve", "remove"] = "append"  # routing.http.xff_header_processing.mode
+    xff_client_port: bool = False  # routing.http.xff_client_port.enabled: `ip:port` in append mode
+    # routing.http.preserve_host_header.enabled; off (ALB's default): the port goes on 80/443 and is
+    # added on other listener ports.
+    preserve_host_header: bool = False
+    tls_version_and_cipher_headers: bool = False  # routing.http.x_amzn_tls_version_and_cipher_suite.enabled
+    client_keep_alive: float = 3600.0  # client_keep_alive.seconds: a client connection's longest life
     # How a request path is normalized before rules and targets see it (albauth.paths; ALB: undocumented):
     reject_encoded_slash: bool = True  # %2F / %5C answered 400; false: kept encoded, not separators
     merge_slashes: bool = True  # //a///b is /a/b

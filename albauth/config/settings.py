@@ -17,7 +17,6 @@ from albauth.config.model import (
     ProxySettings,
     SessionSettings,
     SigningSettings,
-    TargetGroup,
 )
 
 
@@ -40,22 +39,6 @@ def parse_access_log(c: Checker, raw: Any, p: str) -> AccessLogSettings:
         fmt = "off"
     return AccessLogSettings(format=fmt,  # type: ignore[arg-type]  # checked just above
                              file=c.string(raw.get("file"), f"{p}.file"), elb=c.string(raw.get("elb"), f"{p}.elb"))
-
-
-def parse_target_groups(c: Checker, raw: Any) -> dict[str, TargetGroup]:
-    out: dict[str, TargetGroup] = {}
-    if not c.mapping(raw, "albauth.target_groups"):
-        return out
-    for name, spec in raw.items():
-        p = f"albauth.target_groups.{name}"
-        if isinstance(spec, str):
-            spec = {"targets": [spec]}
-        if not c.mapping(spec, p):
-            continue
-        targets = [c.url(t, f"{p}.targets[{i}]", required=True)
-                   for i, t in enumerate(c.list_of(spec.get("targets"), f"{p}.targets", required=True))]
-        out[str(name)] = TargetGroup(str(name), tuple(t for t in targets if t))
-    return out
 
 
 def parse_secrets(c: Checker, raw: Any, path: str) -> tuple[str, ...]:
@@ -124,22 +107,22 @@ MAX_LISTEN_BACKLOG = 65535
 MAX_CONNECTIONS = 2**31 - 1
 
 
-def parse_proxy(c: Checker, raw: Any, attributes: Mapping[str, bool] | None = None) -> ProxySettings:
-    """albauth.proxy; `attributes` are the ALB load-balancer attributes that set a proxy switch."""
+def parse_proxy(c: Checker, raw: Any, attributes: Mapping[str, Any] | None = None) -> ProxySettings:
+    """albauth.proxy; `attributes` are the proxy settings ALB's load-balancer attributes set
+    (albauth.config.attributes): given in both places, they must agree."""
     p = "albauth.proxy"
     if not c.mapping(raw, p, known=_PROXY_KEYS):
         raw = {}
-    switches = {name: c.boolean(raw.get(name, default), f"{p}.{name}") for name, default in _PROXY_SWITCHES.items()}
+    settings: dict[str, Any] = {
+        name: c.boolean(raw.get(name, default), f"{p}.{name}") for name, default in _PROXY_SWITCHES.items()}
+    settings["connect_timeout"] = c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0
+    settings["idle_timeout"] = c.number(raw.get("idle_timeout", 60), f"{p}.idle_timeout", 0.01, 4000) or 60.0
     for name, value in (attributes or {}).items():
-        if name in raw and switches[name] != value:
-            c.issue(f"{p}.{name}", f"contradicts LoadBalancerAttributes (which sets it {str(value).lower()}): "
-                                   "give it once")
-        switches[name] = value
-    return ProxySettings(
-        connect_timeout=c.number(raw.get("connect_timeout", 10), f"{p}.connect_timeout", 0.01, 600) or 10.0,
-        idle_timeout=c.number(raw.get("idle_timeout", 60), f"{p}.idle_timeout", 0.01, 4000) or 60.0,
-        **switches,
-    )
+        if name in raw and settings[name] != value:
+            shown = str(value).lower() if isinstance(value, bool) else value
+            c.issue(f"{p}.{name}", f"contradicts LoadBalancerAttributes (which sets it {shown}): give it once")
+        settings[name] = value
+    return ProxySettings(**settings)
 
 
 def parse_ca_file(c: Checker, raw: Any, path: str) -> str | None:

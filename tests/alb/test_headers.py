@@ -217,7 +217,8 @@ async def test_forwarding_headers(alb, upstream):
     assert header(record, "x-forwarded-for") == "203.0.113.7, 10.0.0.1, 127.0.0.1"
     assert header(record, "x-forwarded-proto") == "https"
     assert header(record, "x-forwarded-port") == str(alb.port)
-    assert header(record, "host") == "app.test"
+    # ALB's preserve_host_header is off by default: a listener on a port other than 80/443 adds its port.
+    assert header(record, "host") == f"app.test:{alb.port}"
 
 
 async def test_trace_id_added_or_extended(alb, upstream):

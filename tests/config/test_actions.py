@@ -130,11 +130,11 @@ def forward_config(**config: Any) -> dict[str, Any]:
         "TargetGroups": [{"TargetGroupArn": "app", "Weight": 1}], **config}}]))
 
 
-@pytest.mark.parametrize("stickiness", [{"Enabled": True, "DurationSeconds": 3600}, {"Enabled": "true"}])
-def test_enabled_target_group_stickiness_is_refused_as_not_implemented(stickiness: dict[str, Any]) -> None:
-    issue_at(refused(forward_config(TargetGroupStickinessConfig=stickiness)),
-             "listeners[0].Rules[0].Actions[0].ForwardConfig.TargetGroupStickinessConfig.Enabled",
-             "not implemented yet")
+def test_enabled_target_group_stickiness_needs_its_duration() -> None:
+    """Applied (tests/albapi/test_target_groups.py); Enabled without DurationSeconds is refused."""
+    issue_at(refused(forward_config(TargetGroupStickinessConfig={"Enabled": "true"})),
+             "listeners[0].Rules[0].Actions[0].ForwardConfig.TargetGroupStickinessConfig.DurationSeconds",
+             "is required")
 
 
 @pytest.mark.parametrize("stickiness", [{"Enabled": False}, {"Enabled": False, "DurationSeconds": 3600}, {}])

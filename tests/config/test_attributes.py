@@ -23,8 +23,8 @@ def test_drop_invalid_header_fields_attribute_sets_the_proxy_switch(value: Any, 
     assert load(with_attributes({"Key": DROP, "Value": value})).proxy.drop_invalid_header_fields is expected
 
 
-@pytest.mark.parametrize("key", ["idle_timeout.timeout_seconds", "routing.http2.enabled",
-                                 "routing.http.xff_header_processing.mode"])
+@pytest.mark.parametrize("key", ["routing.http.desync_mitigation_mode", "routing.http2.enabled",
+                                 "waf.fail_open.enabled"])
 def test_other_attributes_are_refused_as_not_supported(key: str) -> None:
     error = refused(with_attributes({"Key": DROP, "Value": "true"}, {"Key": key, "Value": "60"}))
     issue_at(error, "LoadBalancerAttributes[1].Key", "not supported", DROP)

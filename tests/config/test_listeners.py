@@ -173,12 +173,18 @@ def test_fields_albauth_ignores_from_describe_output_are_accepted() -> None:
 
 # --- Fields that would silently mean less (every accepted field is applied or refused) -------
 
-@pytest.mark.parametrize("mode", ["verify", "passthrough"])
-def test_mutual_authentication_other_than_off_is_refused_as_not_implemented(mode: str) -> None:
-    """ALB would check client certificates (verify) or pass them to targets (passthrough); albauth does neither."""
+def test_mutual_authentication_passthrough_is_refused() -> None:
+    """ALB would pass any client certificate to targets unverified; albauth cannot take one unverified."""
     doc = base_doc()
-    doc["listeners"][0]["MutualAuthentication"] = {"Mode": mode, "TrustStoreArn": "arn:aws:...:truststore/ts/1"}
-    issue_at(refused(doc), "listeners[0].MutualAuthentication.Mode", "not implemented yet", mode)
+    doc["listeners"][0]["MutualAuthentication"] = {"Mode": "passthrough"}
+    issue_at(refused(doc), "listeners[0].MutualAuthentication.Mode", "not supported", "passthrough")
+
+
+def test_mutual_authentication_verify_needs_the_trust_store_file() -> None:
+    """verify is applied (tests/albapi/test_mutual_tls.py); the ARN alone names no CA bundle here."""
+    doc = base_doc()
+    doc["listeners"][0]["MutualAuthentication"] = {"Mode": "verify", "TrustStoreArn": "arn:aws:...:truststore/ts/1"}
+    issue_at(refused(doc), "listeners[0].albauth.trust_store_file", "is required", "TrustStoreArn")
 
 
 @pytest.mark.parametrize("mtls", [{"Mode": "off"}, {"Mode": "off", "IgnoreClientCertificateExpiry": False}, {}])

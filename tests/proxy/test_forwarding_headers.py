@@ -4,6 +4,7 @@ client must not forge, as the target receives them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import time
@@ -57,8 +58,13 @@ async def test_x_forwarded_proto_and_port_describe_the_listener(proxied: tuple[s
 
 
 @pytest.mark.parametrize("host", ["app.test", "app.test:8443", "APP.Test"])
-async def test_host_header_is_preserved(proxied: tuple[str, int], host: str) -> None:
-    _, port = proxied
+async def test_host_header_is_preserved(echo_upstream: EchoUpstream, start_albauth: StartAlbauth, host: str) -> None:
+    """With routing.http.preserve_host_header.enabled (off, ALB's default, the listener's port is
+    added: tests/albapi/test_load_balancer_attributes.py)."""
+    upstream = await echo_upstream()
+    settings = proxy_settings({"app": [str(upstream.make_url(""))]})
+    settings = dataclasses.replace(settings, proxy=dataclasses.replace(settings.proxy, preserve_host_header=True))
+    _, port = address(await start_albauth(settings))
     status, _, body = await raw_http(port, f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
     assert status == 200
     assert headers_of(json.loads(body), "Host") == [host]
