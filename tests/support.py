@@ -120,7 +120,8 @@ class ServeProcess:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise AssertionError(f"albauth exited with {self.proc.returncode}: {self.proc.stderr.read()}")
+                stderr = self.proc.stderr.read() if self.proc.stderr else ""
+                raise AssertionError(f"albauth exited with {self.proc.returncode}: {stderr}")
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
             except OSError:

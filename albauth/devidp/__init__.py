@@ -7,21 +7,22 @@ for its flags (devidp.serve), and must not pay for authlib on every `albauth` co
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+# Private names: the package's surface is `__all__` (tests/test_public_api.py).
+import importlib as _importlib
+import typing as _typing
 
 from .settings import CognitoPool, IdpClient, IdpSettings, IdpUser, load_idp_settings
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .events import IdpEvent
     from .provider import IDP_KEY, DevIdP, create_idp_app
 
 _LAZY = {"IdpEvent": ".events", "IDP_KEY": ".provider", "DevIdP": ".provider", "create_idp_app": ".provider"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+        return getattr(_importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -13,12 +13,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from multidict import CIMultiDictProxy
 
 
 @dataclass
 class Reply:
     status: int
-    headers: Any  # CIMultiDictProxy
+    headers: CIMultiDictProxy[str]
     body: bytes
     url: str
 

@@ -12,10 +12,10 @@ import copy
 import datetime
 import errno
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -26,11 +26,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pytest_aiohttp import AiohttpServer
 
 from albauth.app import Runtime
 from albauth.clock import FakeClock
 from albauth.config.load import load_text
 from albauth.devidp import DevIdP, IdpClient, IdpUser, load_idp_settings
+from albauth.ops.metrics import Metrics
 
 from .browser import Browser
 
@@ -87,7 +89,7 @@ class Upstream:
 
 
 @pytest.fixture
-async def upstream(aiohttp_server: Any) -> Upstream:
+async def upstream(aiohttp_server: AiohttpServer) -> Upstream:
     up = Upstream("")
 
     async def echo(request: web.Request) -> web.StreamResponse:
@@ -101,8 +103,8 @@ async def upstream(aiohttp_server: Any) -> Upstream:
                     await ws.send_str(msg.data)
             return ws
         body = await request.read()
-        record = {"method": request.method, "path": request.path_qs, "headers": list(request.headers.items()),
-                  "body": body.decode(errors="replace")}
+        record: dict[str, Any] = {"method": request.method, "path": request.path_qs,
+                                  "headers": list(request.headers.items()), "body": body.decode(errors="replace")}
         up.seen.append(record)
         return web.json_response(record)
 
@@ -115,14 +117,15 @@ async def upstream(aiohttp_server: Any) -> Upstream:
 
 
 @pytest.fixture
-async def idp(aiohttp_server: Any, clock: FakeClock) -> DevIdP:
+async def idp(aiohttp_server: AiohttpServer, clock: FakeClock) -> DevIdP:
     port = unused_port()
     settings = load_idp_settings(None, f"http://127.0.0.1:{port}")
-    uris = dict(redirect_uris=("https://app.test/oauth2/idpresponse", "https://other.test/oauth2/idpresponse"),
-                post_logout_redirect_uris=("https://app.test/*",))
-    clients = (IdpClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **uris),
+    redirect_uris = ("https://app.test/oauth2/idpresponse", "https://other.test/oauth2/idpresponse")
+    logout_uris = ("https://app.test/*",)
+    clients = (IdpClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uris=redirect_uris,
+                         post_logout_redirect_uris=logout_uris),
                IdpClient(client_id=NO_REFRESH_CLIENT, client_secret=CLIENT_SECRET, issue_refresh_tokens=False,
-                         **uris))
+                         redirect_uris=redirect_uris, post_logout_redirect_uris=logout_uris))
     users = (IdpUser(username=BIG_USER, password=BIG_USER, email="big@example.com",
                      claims={"blob": _incompressible(BIG_CLAIM_BYTES)}),
              IdpUser(username="huge", password="huge", claims={"blob": "x" * 12_000}))
@@ -154,16 +157,19 @@ class Alb:
     doc: dict[str, Any]
 
     @property
-    def metrics(self) -> Any:
+    def metrics(self) -> Metrics:
         return self.runtime.metrics
 
 
-StartAlb = Callable[..., Awaitable[Alb]]
+class StartAlb(Protocol):
+    async def __call__(self, *, auth: dict[str, Any] | None = None, rules: list[dict[str, Any]] | None = None,
+                       default: list[dict[str, Any]] | None = None, albauth: dict[str, Any] | None = None,
+                       listener: dict[str, Any] | None = None) -> Alb: ...
 
 
 @pytest.fixture
 async def start_alb(idp: DevIdP, upstream: Upstream, clock: FakeClock, tls_files: tuple[str, str],
-                    tmp_path: Path) -> Any:
+                    tmp_path: Path) -> AsyncIterator[StartAlb]:
     """Start albauth; `rules` replaces the listener's rules, `default` its default actions,
     `auth` gives AuthenticateOidcConfig fields for the default authenticate rule."""
     started: list[tuple[Runtime, aiohttp.ClientSession]] = []
@@ -216,14 +222,22 @@ async def alb(start_alb: StartAlb) -> Alb:
     return await start_alb()
 
 
-def header(record: dict[str, Any], name: str) -> str | None:
+def header(record: Mapping[str, Any], name: str) -> str | None:
+    """The first value of header `name` in an echo record (the upstream's or its JSON reply)."""
     for k, v in record["headers"]:
         if k.lower() == name.lower():
-            return v
+            return str(v)
     return None
 
 
-def headers_named(record: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
+def required_header(record: Mapping[str, Any], name: str) -> str:
+    """`header`, for a header the target must have received."""
+    value = header(record, name)
+    assert value is not None, f"the target received no {name} header"
+    return value
+
+
+def headers_named(record: Mapping[str, Any], prefix: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in record["headers"] if k.lower().startswith(prefix)]
 
 
@@ -241,7 +255,7 @@ class TokenRecorder:
 
 
 @pytest.fixture
-async def token_recorder(aiohttp_server: Any, idp: DevIdP) -> TokenRecorder:
+async def token_recorder(aiohttp_server: AiohttpServer, idp: DevIdP) -> TokenRecorder:
     rec = TokenRecorder("")
 
     async def token(request: web.Request) -> web.Response:

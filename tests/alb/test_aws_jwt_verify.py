@@ -12,7 +12,10 @@ from pathlib import Path
 import jwt as pyjwt
 import pytest
 
-from .conftest import CLIENT_ID, header
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+
+from .conftest import CLIENT_ID, StartAlb, Upstream, header, required_header
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 
@@ -29,11 +32,12 @@ async def _verify(token: str, arn: str, issuer: str, client: str, jwks_uri: str)
     return proc.returncode or 0, (out or err).decode()
 
 
-async def test_aws_jwt_verify_accepts_albauths_token(start_alb, idp, upstream, clock):
+async def test_aws_jwt_verify_accepts_albauths_token(start_alb: StartAlb, idp: DevIdP, upstream: Upstream,
+                                                     clock: FakeClock) -> None:
     clock.now = time.time()  # the verifier checks exp against real time
     alb = await start_alb()
     await alb.browser.login()
-    token = header(upstream.last, "x-amzn-oidc-data")
+    token = required_header(upstream.last, "x-amzn-oidc-data")
     head = pyjwt.get_unverified_header(token)
     code, out = await _verify(token, head["signer"], idp.settings.issuer, CLIENT_ID, alb.admin)
     assert code == 0, out

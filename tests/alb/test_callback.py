@@ -5,27 +5,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import unused_port
+from pytest_aiohttp import AiohttpServer
 
-from .conftest import BIG_USER, CLIENT_ID, oidc_action
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+
+from .conftest import BIG_USER, CLIENT_ID, Alb, StartAlb, TokenRecorder, Upstream, oidc_action
 
 
 def _param(url: str, name: str) -> str:
     return dict(parse_qsl(urlsplit(url).query))[name]
 
 
-async def _callback_url(alb: Any, path: str = "https://app.test/x?a=1") -> str:
+async def _callback_url(alb: Alb, path: str = "https://app.test/x?a=1") -> str:
     """Start a login and sign in at the provider; the callback is not yet delivered."""
     first = await alb.browser.get(path)
     assert first.status == 302
     return await alb.browser.sign_in(first.location)
 
 
-async def test_callback_redeems_the_code_once_with_the_same_redirect_uri(alb, idp):
+async def test_callback_redeems_the_code_once_with_the_same_redirect_uri(alb: Alb, idp: DevIdP) -> None:
     """Item 21."""
     callback = await _callback_url(alb)
     assert idp.count("token") == 0
@@ -41,13 +45,14 @@ async def test_callback_redeems_the_code_once_with_the_same_redirect_uri(alb, id
     assert call.client_auth == "client_secret_post"
 
 
-async def test_client_secret_basic_by_config(start_alb, idp):
+async def test_client_secret_basic_by_config(start_alb: StartAlb, idp: DevIdP) -> None:
     alb = await start_alb(auth={"albauth": {"client_auth": "basic"}})
     await alb.browser.login()
     assert [e.client_auth for e in idp.events if e.endpoint == "token"] == ["client_secret_basic"]
 
 
-async def test_userinfo_is_called_with_the_access_token(alb, idp, token_recorder, start_alb):
+async def test_userinfo_is_called_with_the_access_token(alb: Alb, idp: DevIdP, token_recorder: TokenRecorder,
+                                                        start_alb: StartAlb) -> None:
     """Item 22."""
     alb = await start_alb(auth={"TokenEndpoint": token_recorder.url})
     await alb.browser.login()
@@ -56,7 +61,7 @@ async def test_userinfo_is_called_with_the_access_token(alb, idp, token_recorder
     assert len(token_recorder.answers) == 1
 
 
-async def test_callback_returns_to_the_original_uri_with_secure_shards(alb):
+async def test_callback_returns_to_the_original_uri_with_secure_shards(alb: Alb) -> None:
     """Item 23."""
     callback = await _callback_url(alb, "https://app.test/x?a=1")
     reply = await alb.browser.get(callback)
@@ -67,7 +72,7 @@ async def test_callback_returns_to_the_original_uri_with_secure_shards(alb):
     assert all("; Secure" in c for c in shards)
 
 
-async def test_callback_without_nonce_cookie_is_401_and_the_code_stays_unspent(alb, idp):
+async def test_callback_without_nonce_cookie_is_401_and_the_code_stays_unspent(alb: Alb, idp: DevIdP) -> None:
     """Item 24: the nonce is checked before the code is redeemed."""
     callback = await _callback_url(alb)
     nonce = alb.browser.cookies().pop("AWSALBAuthNonce")
@@ -78,7 +83,7 @@ async def test_callback_without_nonce_cookie_is_401_and_the_code_stays_unspent(a
     assert (await alb.browser.get(callback)).status == 302  # the code was still good
 
 
-async def test_callback_with_another_nonce_is_401_without_token_call(alb, idp):
+async def test_callback_with_another_nonce_is_401_without_token_call(alb: Alb, idp: DevIdP) -> None:
     """Item 25."""
     callback = await _callback_url(alb)
     alb.browser.cookies()["AWSALBAuthNonce"] = "AAAAAAAAAAAAAAAA"
@@ -86,7 +91,7 @@ async def test_callback_with_another_nonce_is_401_without_token_call(alb, idp):
     assert idp.count("token") == 0
 
 
-async def test_callback_with_missing_or_tampered_state_is_401(alb, idp):
+async def test_callback_with_missing_or_tampered_state_is_401(alb: Alb, idp: DevIdP) -> None:
     """Item 26."""
     callback = await _callback_url(alb)
     code = _param(callback, "code")
@@ -100,7 +105,7 @@ async def test_callback_with_missing_or_tampered_state_is_401(alb, idp):
     assert idp.count("token") == 0
 
 
-async def test_callback_after_15_minutes_is_401(alb, idp, clock):
+async def test_callback_after_15_minutes_is_401(alb: Alb, idp: DevIdP, clock: FakeClock) -> None:
     """Item 27."""
     callback = await _callback_url(alb)
     clock.advance(15 * 60 + 1)
@@ -108,7 +113,7 @@ async def test_callback_after_15_minutes_is_401(alb, idp, clock):
     assert idp.count("token") == 0
 
 
-async def test_callback_within_15_minutes_succeeds(start_alb, idp, clock):
+async def test_callback_within_15_minutes_succeeds(start_alb: StartAlb, idp: DevIdP, clock: FakeClock) -> None:
     """Item 27's other side: 14 minutes is fine (the provider's code lives 60 s, so the
     code is fetched at the end)."""
     alb = await start_alb()
@@ -118,7 +123,7 @@ async def test_callback_within_15_minutes_succeeds(start_alb, idp, clock):
     assert (await alb.browser.get(callback)).status == 302
 
 
-async def test_provider_error_on_callback_is_561(alb):
+async def test_provider_error_on_callback_is_561(alb: Alb) -> None:
     """Item 28: error=access_denied (the user pressed Cancel)."""
     first = await alb.browser.get("https://app.test/")
     state = quote(_param(first.location, "state"), safe="")
@@ -127,7 +132,7 @@ async def test_provider_error_on_callback_is_561(alb):
     assert reply.headers["Server"] == "awselb/2.0"
 
 
-async def test_a_provider_error_cannot_forge_log_lines(alb, caplog):
+async def test_a_provider_error_cannot_forge_log_lines(alb: Alb, caplog: pytest.LogCaptureFixture) -> None:
     """A CR/LF in the provider's `error` would start a new, forged line in a text log."""
     first = await alb.browser.get("https://app.test/")
     state = quote(_param(first.location, "state"), safe="")
@@ -141,13 +146,13 @@ async def test_a_provider_error_cannot_forge_log_lines(alb, caplog):
     assert not any("\n" in r.getMessage() or "\r" in r.getMessage() for r in caplog.records)
 
 
-async def test_missing_code_is_401(alb):
+async def test_missing_code_is_401(alb: Alb) -> None:
     first = await alb.browser.get("https://app.test/")
     state = quote(_param(first.location, "state"), safe="")
     assert (await alb.browser.get(f"https://app.test/oauth2/idpresponse?state={state}")).status == 401
 
 
-async def test_replayed_code_is_401_and_counts_a_failure(alb):
+async def test_replayed_code_is_401_and_counts_a_failure(alb: Alb) -> None:
     """Item 29: the back button to /oauth2/idpresponse."""
     callback = await _callback_url(alb)
     assert (await alb.browser.get(callback)).status == 302
@@ -157,7 +162,7 @@ async def test_replayed_code_is_401_and_counts_a_failure(alb):
     assert alb.metrics.value("ELBAuthFailure") == before + 1
 
 
-async def test_token_endpoint_unreachable_is_500_and_counts_an_error(start_alb):
+async def test_token_endpoint_unreachable_is_500_and_counts_an_error(start_alb: StartAlb) -> None:
     """Item 30: connection refused."""
     alb = await start_alb(auth={"TokenEndpoint": f"http://127.0.0.1:{unused_port()}/token"})
     callback = await _callback_url(alb)
@@ -166,7 +171,7 @@ async def test_token_endpoint_unreachable_is_500_and_counts_an_error(start_alb):
     assert alb.metrics.value("ELBAuthError") == 1
 
 
-async def test_token_endpoint_timing_out_is_500(start_alb, aiohttp_server):
+async def test_token_endpoint_timing_out_is_500(start_alb: StartAlb, aiohttp_server: AiohttpServer) -> None:
     """Item 30: a provider that does not answer in time gets ALB's 500, never an open door."""
     release = asyncio.Event()
 
@@ -186,7 +191,7 @@ async def test_token_endpoint_timing_out_is_500(start_alb, aiohttp_server):
     assert alb.metrics.value("ELBAuthError") == 1
 
 
-async def test_oversized_claims_are_500_and_set_no_session(start_alb, idp):
+async def test_oversized_claims_are_500_and_set_no_session(start_alb: StartAlb, idp: DevIdP) -> None:
     """Item 31: UserInfo + access token over 11264 bytes."""
     alb = await start_alb()
     first = await alb.browser.get("https://app.test/")
@@ -197,13 +202,13 @@ async def test_oversized_claims_are_500_and_set_no_session(start_alb, idp):
     assert alb.metrics.value("ELBAuthUserClaimsSizeExceeded") == 1
 
 
-async def test_large_claims_under_the_limit_log_in(start_alb):
+async def test_large_claims_under_the_limit_log_in(start_alb: StartAlb) -> None:
     alb = await start_alb()
     page = await alb.browser.login(username=BIG_USER)
     assert page.status == 200
 
 
-async def test_id_token_from_another_issuer_is_401(start_alb, idp):
+async def test_id_token_from_another_issuer_is_401(start_alb: StartAlb, idp: DevIdP) -> None:
     """Item 32: Issuer differs from the ID token's iss."""
     issuer = idp.settings.issuer + "/other"
     alb = await start_alb(auth={"Issuer": issuer})
@@ -212,7 +217,8 @@ async def test_id_token_from_another_issuer_is_401(start_alb, idp):
     assert reply.status == 401
 
 
-async def test_id_token_for_another_audience_is_401(start_alb, idp, aiohttp_server):
+async def test_id_token_for_another_audience_is_401(start_alb: StartAlb, idp: DevIdP,
+                                                    aiohttp_server: AiohttpServer) -> None:
     """Item 32: a token endpoint whose ID token names another client in aud."""
     from joserfc import jwt
     from joserfc.jwk import RSAKey
@@ -241,7 +247,8 @@ async def test_id_token_for_another_audience_is_401(start_alb, idp, aiohttp_serv
     assert [e for e in idp.events if e.endpoint == "userinfo"] == []
 
 
-async def test_callback_is_handled_when_the_rule_only_matches_login(start_alb, idp, upstream):
+async def test_callback_is_handled_when_the_rule_only_matches_login(start_alb: StartAlb, idp: DevIdP,
+                                                                    upstream: Upstream) -> None:
     """Item 33: AWS's example puts authenticate on path-pattern /login only."""
     forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
     alb = await start_alb(
@@ -253,7 +260,7 @@ async def test_callback_is_handled_when_the_rule_only_matches_login(start_alb, i
     assert upstream.last["path"] == "/login"
 
 
-async def test_successful_login_counts_success_and_latency(alb):
+async def test_successful_login_counts_success_and_latency(alb: Alb) -> None:
     """Item 67."""
     await alb.browser.login()
     assert alb.metrics.value("ELBAuthSuccess") == 1
@@ -261,19 +268,20 @@ async def test_successful_login_counts_success_and_latency(alb):
     assert "albauth_elb_auth_latency_seconds_count 1.0" in text
 
 
-async def test_callback_is_not_intercepted_without_an_authenticate_action(start_alb, upstream):
+async def test_callback_is_not_intercepted_without_an_authenticate_action(start_alb: StartAlb,
+                                                                          upstream: Upstream) -> None:
     alb = await start_alb(default=[{"Type": "forward", "TargetGroupArn": "app"}])
     reply = await alb.browser.get("https://app.test/oauth2/idpresponse?code=x&state=y")
     assert reply.status == 200
     assert upstream.last["path"].startswith("/oauth2/idpresponse")
 
 
-async def test_client_id_in_redirect(alb):
+async def test_client_id_in_redirect(alb: Alb) -> None:
     first = await alb.browser.get("https://app.test/")
     assert _param(first.location, "client_id") == CLIENT_ID
 
 
-async def test_return_to_a_protocol_relative_path_stays_on_the_same_host(alb):
+async def test_return_to_a_protocol_relative_path_stays_on_the_same_host(alb: Alb) -> None:
     """A link to `https://app.test//evil.example/x` must not turn into a redirect to
     evil.example after login (an open redirect through the login flow)."""
     first = await alb.browser.get("https://app.test//evil.example/x")

@@ -3,6 +3,8 @@ environment-only sidecar with OIDC discovery."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -10,11 +12,13 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from albauth.app import Runtime
+from albauth.clock import FakeClock
 from albauth.config.env import load_env
 from albauth.config.errors import ConfigError
+from albauth.devidp import DevIdP
 
 from .browser import Browser
-from .conftest import header
+from .conftest import Upstream, header
 
 DEV_CLIENT, DEV_SECRET = "albauth-dev", "albauth-dev-secret"
 
@@ -23,9 +27,14 @@ def _redirect_uri(location: str) -> str:
     return dict(parse_qsl(urlsplit(location).query))["redirect_uri"]
 
 
+# `await env_alb(**ALBAUTH_* variables)` -> albauth started from the environment alone.
+class StartEnvAlb(Protocol):
+    async def __call__(self, **env: str) -> tuple[Runtime, Browser, int]: ...
+
+
 @pytest.fixture
-async def env_alb(idp, upstream, clock):
-    started = []
+async def env_alb(idp: DevIdP, upstream: Upstream, clock: FakeClock) -> AsyncIterator[StartEnvAlb]:
+    started: list[tuple[Runtime, aiohttp.ClientSession]] = []
 
     async def start(**env: str) -> tuple[Runtime, Browser, int]:
         port = unused_port()
@@ -46,7 +55,8 @@ async def env_alb(idp, upstream, clock):
         await runtime.stop()
 
 
-async def test_env_only_sidecar_logs_in_with_discovery_on_loopback_http(env_alb, upstream, idp):
+async def test_env_only_sidecar_logs_in_with_discovery_on_loopback_http(env_alb: StartEnvAlb, upstream: Upstream,
+                                                                        idp: DevIdP) -> None:
     """Only the issuer is given: endpoints come from discovery; loopback HTTP is local development."""
     runtime, browser, port = await env_alb()
     first = await browser.get(f"http://127.0.0.1:{port}/hello?x=1")
@@ -65,7 +75,8 @@ async def test_env_only_sidecar_logs_in_with_discovery_on_loopback_http(env_alb,
     assert header(upstream.last, "x-forwarded-proto") == "http"
 
 
-async def test_trust_forwarded_proto_takes_scheme_and_port_from_the_tls_proxy(env_alb, upstream):
+async def test_trust_forwarded_proto_takes_scheme_and_port_from_the_tls_proxy(env_alb: StartEnvAlb,
+                                                                              upstream: Upstream) -> None:
     runtime, browser, port = await env_alb(ALBAUTH_LISTEN=f"0.0.0.0:{unused_port()}",
                                            ALBAUTH_TRUST_FORWARDED_PROTO="true")
     port = runtime.settings.listeners[0].port
@@ -78,7 +89,7 @@ async def test_trust_forwarded_proto_takes_scheme_and_port_from_the_tls_proxy(en
     assert _redirect_uri(reply.location) == "https://app.test/oauth2/idpresponse"
 
 
-def test_env_only_auth_on_a_public_http_listener_is_refused(idp, upstream):
+def test_env_only_auth_on_a_public_http_listener_is_refused(idp: DevIdP, upstream: Upstream) -> None:
     with pytest.raises(ConfigError) as info:
         load_env({"ALBAUTH_LISTEN": "0.0.0.0:8080", "ALBAUTH_UPSTREAM": upstream.url,
                   "ALBAUTH_OIDC_ISSUER": idp.settings.issuer, "ALBAUTH_OIDC_CLIENT_ID": DEV_CLIENT,
@@ -86,7 +97,7 @@ def test_env_only_auth_on_a_public_http_listener_is_refused(idp, upstream):
     assert "HTTPS" in str(info.value)
 
 
-async def test_discovery_failure_is_alb_500_not_an_open_door(env_alb, upstream):
+async def test_discovery_failure_is_alb_500_not_an_open_door(env_alb: StartEnvAlb, upstream: Upstream) -> None:
     runtime, browser, port = await env_alb(ALBAUTH_OIDC_ISSUER=f"http://127.0.0.1:{unused_port()}")
     reply = await browser.get(f"http://127.0.0.1:{port}/")
     assert reply.status == 500

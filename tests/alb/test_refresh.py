@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from .conftest import NO_REFRESH_CLIENT, header, oidc_action
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+
+from .conftest import NO_REFRESH_CLIENT, Alb, StartAlb, Upstream, header, oidc_action
 
 ACCESS_TTL = 300  # the built-in provider's default access-token lifetime
 
 
-async def test_expired_access_token_is_refreshed_once_with_new_cookies(alb, idp, upstream, clock):
+async def test_expired_access_token_is_refreshed_once_with_new_cookies(alb: Alb, idp: DevIdP, upstream: Upstream,
+                                                                       clock: FakeClock) -> None:
     """Item 42."""
     await alb.browser.login()
     old_token = header(upstream.last, "x-amzn-oidc-accesstoken")
@@ -29,7 +33,7 @@ async def test_expired_access_token_is_refreshed_once_with_new_cookies(alb, idp,
     assert header(upstream.last, "x-amzn-oidc-accesstoken") == new_token
 
 
-async def test_refresh_does_not_extend_the_session(start_alb, idp, clock):
+async def test_refresh_does_not_extend_the_session(start_alb: StartAlb, idp: DevIdP, clock: FakeClock) -> None:
     """Spec 3.1: SessionTimeout counts from login, refreshes or not."""
     alb = await start_alb(auth={"SessionTimeout": ACCESS_TTL + 100})
     await alb.browser.login()
@@ -39,7 +43,8 @@ async def test_refresh_does_not_extend_the_session(start_alb, idp, clock):
     assert (await alb.browser.get("https://app.test/")).status == 302
 
 
-async def test_failed_refresh_redirects_to_the_provider_even_under_deny(start_alb, idp, clock):
+async def test_failed_refresh_redirects_to_the_provider_even_under_deny(start_alb: StartAlb, idp: DevIdP,
+                                                                        clock: FakeClock) -> None:
     """Item 43."""
     forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
     alb = await start_alb(rules=[
@@ -54,7 +59,8 @@ async def test_failed_refresh_redirects_to_the_provider_even_under_deny(start_al
     assert alb.metrics.value("ELBAuthRefreshTokenSuccess") == 0
 
 
-async def test_without_refresh_token_the_stale_access_token_is_forwarded(start_alb, idp, upstream, clock):
+async def test_without_refresh_token_the_stale_access_token_is_forwarded(start_alb: StartAlb, idp: DevIdP,
+                                                                         upstream: Upstream, clock: FakeClock) -> None:
     """Item 44: until SessionTimeout, as ALB does."""
     alb = await start_alb(auth={"ClientId": NO_REFRESH_CLIENT, "SessionTimeout": 3600})
     await alb.browser.login()
@@ -68,7 +74,8 @@ async def test_without_refresh_token_the_stale_access_token_is_forwarded(start_a
     assert (await alb.browser.get("https://app.test/stale")).status == 302
 
 
-async def test_concurrent_requests_on_an_expired_token_cause_one_refresh(alb, idp, clock):
+async def test_concurrent_requests_on_an_expired_token_cause_one_refresh(alb: Alb, idp: DevIdP,
+                                                                         clock: FakeClock) -> None:
     """Spec 4: single flight per session."""
     await alb.browser.login()
     clock.advance(ACCESS_TTL + 1)
@@ -77,7 +84,8 @@ async def test_concurrent_requests_on_an_expired_token_cause_one_refresh(alb, id
     assert idp.count("token", "refresh_token") == 1
 
 
-async def test_refresh_token_is_kept_when_the_provider_does_not_rotate_it(alb, idp, clock):
+async def test_refresh_token_is_kept_when_the_provider_does_not_rotate_it(alb: Alb, idp: DevIdP,
+                                                                          clock: FakeClock) -> None:
     await alb.browser.login()
     clock.advance(ACCESS_TTL + 1)
     assert (await alb.browser.get("https://app.test/")).status == 200

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import re
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 
-from .conftest import BIG_USER, START, header, oidc_action
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+
+from .conftest import BIG_USER, START, Alb, StartAlb, Upstream, header, oidc_action
 
 SHARD = re.compile(r"^AWSELBAuthSessionCookie-(\d)=")
 
@@ -17,7 +21,8 @@ def _shard_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if SHARD.match(line) and "Max-Age=0" not in line]
 
 
-async def test_valid_session_is_forwarded_without_contacting_the_provider(alb, idp, upstream):
+async def test_valid_session_is_forwarded_without_contacting_the_provider(alb: Alb, idp: DevIdP,
+                                                                          upstream: Upstream) -> None:
     """Item 34."""
     await alb.browser.login()
     calls = len(idp.events)
@@ -29,7 +34,7 @@ async def test_valid_session_is_forwarded_without_contacting_the_provider(alb, i
         assert header(upstream.last, name)
 
 
-async def test_shards_form_one_standard_base64_string_within_cookie_limits(start_alb):
+async def test_shards_form_one_standard_base64_string_within_cookie_limits(start_alb: StartAlb) -> None:
     """Item 35: a large session spreads over several shards, each Set-Cookie line <= 4096 bytes."""
     alb = await start_alb()
     await alb.browser.login(username=BIG_USER)
@@ -45,17 +50,19 @@ async def test_shards_form_one_standard_base64_string_within_cookie_limits(start
     assert len(values[0]) >= 3900
 
 
-async def test_session_cookies_expire_in_7_days_whatever_the_session_timeout(start_alb):
+async def test_session_cookies_expire_in_7_days_whatever_the_session_timeout(start_alb: StartAlb) -> None:
     """Item 36."""
     alb = await start_alb(auth={"SessionTimeout": 60})
     await alb.browser.login()
     line = _shard_lines(alb.browser.cookie_lines)[0]
-    expires = re.search(r"Expires=([^;]+)", line).group(1)
+    match = re.search(r"Expires=([^;]+)", line)
+    assert match is not None
+    expires = match.group(1)
     assert abs(parsedate_to_datetime(expires).timestamp() - (START + 7 * 86400)) < 5
     assert "Max-Age=604800" in line and "HttpOnly" in line and "Path=/" in line
 
 
-async def test_session_timeout_is_not_sliding(start_alb, clock):
+async def test_session_timeout_is_not_sliding(start_alb: StartAlb, clock: FakeClock) -> None:
     """Item 37: SessionTimeout=60, a request at t+61 goes back to the provider."""
     alb = await start_alb(auth={"SessionTimeout": 60})
     await alb.browser.login()
@@ -66,7 +73,7 @@ async def test_session_timeout_is_not_sliding(start_alb, clock):
     assert reply.status == 302 and "/authorize?" in reply.location
 
 
-async def test_dropping_a_shard_invalidates_the_session(start_alb):
+async def test_dropping_a_shard_invalidates_the_session(start_alb: StartAlb) -> None:
     """Item 38."""
     alb = await start_alb()
     await alb.browser.login(username=BIG_USER)
@@ -75,11 +82,12 @@ async def test_dropping_a_shard_invalidates_the_session(start_alb):
     assert (await alb.browser.get("https://app.test/")).status == 302
 
 
-async def test_cookie_for_one_session_cookie_name_is_refused_by_another(start_alb, idp, upstream):
+async def test_cookie_for_one_session_cookie_name_is_refused_by_another(start_alb: StartAlb, idp: DevIdP,
+                                                                        upstream: Upstream) -> None:
     """Item 39: also when renamed to the other rule's cookie name."""
     forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
 
-    def rule(prio: int, path: str, name: str) -> dict:
+    def rule(prio: int, path: str, name: str) -> dict[str, Any]:
         return {"Priority": prio, "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [path]}}],
                 "Actions": [oidc_action(idp, SessionCookieName=name), forward]}
 
@@ -92,7 +100,7 @@ async def test_cookie_for_one_session_cookie_name_is_refused_by_another(start_al
     assert (await alb.browser.get("https://app.test/b/x")).status == 302
 
 
-async def test_copied_cookie_keeps_working_after_the_app_deletes_it(alb):
+async def test_copied_cookie_keeps_working_after_the_app_deletes_it(alb: Alb) -> None:
     """Item 40: faithful mode; the cookie is self-contained."""
     await alb.browser.login()
     copy = dict(alb.browser.cookies())
@@ -103,7 +111,8 @@ async def test_copied_cookie_keeps_working_after_the_app_deletes_it(alb):
 
 
 @pytest.mark.parametrize("path, status", [("/page", 302), ("/api/x", 401)])
-async def test_one_tampered_byte_invalidates_the_session(start_alb, idp, path, status):
+async def test_one_tampered_byte_invalidates_the_session(start_alb: StartAlb, idp: DevIdP, path: str,
+                                                         status: int) -> None:
     """Item 41: 302 under authenticate (/page), 401 under deny (/api/*); never a 500."""
     forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
     alb = await start_alb(rules=[
@@ -121,13 +130,13 @@ async def test_one_tampered_byte_invalidates_the_session(start_alb, idp, path, s
 
 
 @pytest.mark.parametrize("value", ["", "%%%", "A" * 5000, "not base64 at all!", "AAAA"])
-async def test_garbage_cookies_mean_log_in_again_never_500(alb, value):
+async def test_garbage_cookies_mean_log_in_again_never_500(alb: Alb, value: str) -> None:
     alb.browser.cookies()["AWSELBAuthSessionCookie-0"] = value
     reply = await alb.browser.get("https://app.test/")
     assert reply.status == 302
 
 
-async def test_memory_store_logs_in_and_survives_requests(start_alb, upstream):
+async def test_memory_store_logs_in_and_survives_requests(start_alb: StartAlb, upstream: Upstream) -> None:
     alb = await start_alb(albauth={"session": {"store": "memory", "secrets": ["m" * 40]}})
     assert (await alb.browser.login()).status == 200
     assert (await alb.browser.get("https://app.test/y")).status == 200
@@ -136,7 +145,7 @@ async def test_memory_store_logs_in_and_survives_requests(start_alb, upstream):
     assert len(alb.browser.cookies()["AWSELBAuthSessionCookie-0"]) < 200
 
 
-async def test_session_secret_rotation_keeps_sessions(start_alb):
+async def test_session_secret_rotation_keeps_sessions(start_alb: StartAlb) -> None:
     old, new = "o" * 40, "n" * 40
     alb = await start_alb(albauth={"session": {"secrets": [old]}})
     await alb.browser.login()
@@ -150,7 +159,8 @@ async def test_session_secret_rotation_keeps_sessions(start_alb):
 
 
 @pytest.mark.parametrize(("origin", "same_site_none"), [(None, False), ("https://spa.example", True)])
-async def test_session_cookies_carry_samesite_none_only_for_cors_requests(alb, origin, same_site_none):
+async def test_session_cookies_carry_samesite_none_only_for_cors_requests(alb: Alb, origin: str | None,
+                                                                         same_site_none: bool) -> None:
     """ALB adds SameSite=None "with CORS requests"; a request's Origin header is the sign of one."""
     first = await alb.browser.get("https://app.test/")
     callback = await alb.browser.sign_in(first.location)

@@ -9,16 +9,20 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .conftest import CLIENT_ID, header, oidc_action
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
+
+from .conftest import CLIENT_ID, Alb, StartAlb, Upstream, header, oidc_action
 
 
 def _query(location: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(location).query, keep_blank_values=True)
 
 
-async def test_defaults_behave_as_alb_documents(alb, idp):
+async def test_defaults_behave_as_alb_documents(alb: Alb, idp: DevIdP) -> None:
     """Item 1: no SessionCookieName/Scope/SessionTimeout/OnUnauthenticatedRequest given."""
     cfg = alb.runtime.settings.listeners[0].rules[-1].authenticate
+    assert cfg is not None
     assert (cfg.session_cookie_name, cfg.scope, cfg.session_timeout, cfg.on_unauthenticated) == (
         "AWSELBAuthSessionCookie", "openid", 604800, "authenticate")
     reply = await alb.browser.get("https://app.test/x?a=1")
@@ -26,7 +30,7 @@ async def test_defaults_behave_as_alb_documents(alb, idp):
     assert dict(_query(reply.location))["scope"] == "openid"
 
 
-async def test_redirect_has_albs_parameters_in_albs_order(alb, idp):
+async def test_redirect_has_albs_parameters_in_albs_order(alb: Alb, idp: DevIdP) -> None:
     """Item 9: 302 to AuthorizationEndpoint with client_id, redirect_uri, response_type, scope, state in order."""
     reply = await alb.browser.get("https://app.test/x?a=1")
     assert reply.status == 302
@@ -40,14 +44,14 @@ async def test_redirect_has_albs_parameters_in_albs_order(alb, idp):
     assert state and re.fullmatch(r"[A-Za-z0-9+/=]+", state)  # standard base64, like ALB's
 
 
-async def test_redirect_has_no_nonce_and_no_pkce_by_default(alb):
+async def test_redirect_has_no_nonce_and_no_pkce_by_default(alb: Alb) -> None:
     """Item 10."""
     reply = await alb.browser.get("https://app.test/")
     names = {k for k, _ in _query(reply.location)}
     assert not names & {"nonce", "code_challenge", "code_challenge_method"}
 
 
-async def test_pkce_and_nonce_are_opt_in_hardening(start_alb, idp, upstream):
+async def test_pkce_and_nonce_are_opt_in_hardening(start_alb: StartAlb, idp: DevIdP, upstream: Upstream) -> None:
     alb = await start_alb(auth={"albauth": {"pkce": True, "nonce": True}})
     reply = await alb.browser.get("https://app.test/")
     params = dict(_query(reply.location))
@@ -57,7 +61,7 @@ async def test_pkce_and_nonce_are_opt_in_hardening(start_alb, idp, upstream):
     assert header(upstream.last, "x-amzn-oidc-identity")
 
 
-async def test_redirect_sets_albs_nonce_cookie(alb):
+async def test_redirect_sets_albs_nonce_cookie(alb: Alb) -> None:
     """Item 11: AWSALBAuthNonce, 16 alphanumeric characters, Secure, Path=/."""
     reply = await alb.browser.get("https://app.test/")
     lines = [c for c in reply.set_cookies if c.startswith("AWSALBAuthNonce=")]
@@ -68,14 +72,14 @@ async def test_redirect_sets_albs_nonce_cookie(alb):
     assert "Secure" in attrs and "Path=/" in attrs
 
 
-async def test_scope_spaces_are_encoded_as_percent_20(start_alb):
+async def test_scope_spaces_are_encoded_as_percent_20(start_alb: StartAlb) -> None:
     """Item 12."""
     alb = await start_alb(auth={"Scope": "openid email profile"})
     reply = await alb.browser.get("https://app.test/")
     assert "&scope=openid%20email%20profile&" in reply.location
 
 
-async def test_extra_params_come_after_state(start_alb):
+async def test_extra_params_come_after_state(start_alb: StartAlb) -> None:
     """Item 13."""
     alb = await start_alb(auth={"AuthenticationRequestExtraParams": {"prompt": "login", "display": "page"}})
     reply = await alb.browser.get("https://app.test/")
@@ -84,21 +88,21 @@ async def test_extra_params_come_after_state(start_alb):
     assert dict(_query(reply.location))["display"] == "page"
 
 
-async def test_redirect_uri_follows_the_host_header(alb):
+async def test_redirect_uri_follows_the_host_header(alb: Alb) -> None:
     """Item 14."""
     reply = await alb.browser.get("https://other.test/")
     assert "redirect_uri=https%3A%2F%2Fother.test%2Foauth2%2Fidpresponse&" in reply.location
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"])
-async def test_every_method_gets_the_302_and_nothing_is_forwarded(alb, upstream, method):
+async def test_every_method_gets_the_302_and_nothing_is_forwarded(alb: Alb, upstream: Upstream, method: str) -> None:
     """Item 15."""
     reply = await alb.browser.request(method, "https://app.test/api", data=b"payload")
     assert reply.status == 302
     assert upstream.seen == []
 
 
-async def test_deny_without_session_is_401_html_and_not_forwarded(start_alb, upstream):
+async def test_deny_without_session_is_401_html_and_not_forwarded(start_alb: StartAlb, upstream: Upstream) -> None:
     """Item 16 (and 20: Server: awselb/2.0)."""
     alb = await start_alb(auth={"OnUnauthenticatedRequest": "deny"})
     reply = await alb.browser.get("https://app.test/api/x")
@@ -109,7 +113,8 @@ async def test_deny_without_session_is_401_html_and_not_forwarded(start_alb, ups
     assert upstream.seen == []
 
 
-async def test_deny_with_expired_session_redirects_to_the_provider(start_alb, idp, clock):
+async def test_deny_with_expired_session_redirects_to_the_provider(start_alb: StartAlb, idp: DevIdP,
+                                                                   clock: FakeClock) -> None:
     """Item 17: `deny` answers 401 only when there is no session at all."""
     login = oidc_action(idp, SessionTimeout=60)
     deny = oidc_action(idp, SessionTimeout=60, OnUnauthenticatedRequest="deny")
@@ -125,7 +130,8 @@ async def test_deny_with_expired_session_redirects_to_the_provider(start_alb, id
     assert reply.location.startswith(f"{idp.settings.issuer}/authorize?")
 
 
-async def test_deny_rule_beside_authenticate_rule_shares_the_session(start_alb, idp, upstream):
+async def test_deny_rule_beside_authenticate_rule_shares_the_session(start_alb: StartAlb, idp: DevIdP,
+                                                                     upstream: Upstream) -> None:
     """Spec 1.4 / AWS's pattern: `deny` on /api/* accepts the session minted by `authenticate` on /*."""
     forward = {"Type": "forward", "Order": 2, "TargetGroupArn": "app"}
     alb = await start_alb(rules=[
@@ -138,7 +144,7 @@ async def test_deny_rule_beside_authenticate_rule_shares_the_session(start_alb, 
     assert header(upstream.last, "x-amzn-oidc-identity")
 
 
-async def test_allow_without_session_forwards_without_claims(start_alb, upstream):
+async def test_allow_without_session_forwards_without_claims(start_alb: StartAlb, upstream: Upstream) -> None:
     """Item 18 (and 54: the client's own x-amzn-oidc-* never reach the target)."""
     alb = await start_alb(auth={"OnUnauthenticatedRequest": "allow"})
     reply = await alb.browser.get("https://app.test/page", headers={
@@ -147,7 +153,7 @@ async def test_allow_without_session_forwards_without_claims(start_alb, upstream
     assert [k for k, _ in upstream.last["headers"] if k.lower().startswith("x-amzn-oidc")] == []
 
 
-async def test_http10_request_without_host_is_401(alb):
+async def test_http10_request_without_host_is_401(alb: Alb) -> None:
     """Item 19: ALB cannot build a redirect URL without Host."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -162,7 +168,7 @@ async def test_http10_request_without_host_is_401(alb):
     assert b"Server: awselb/2.0" in rest
 
 
-async def test_albauth_generated_responses_carry_alb_server_header(start_alb):
+async def test_albauth_generated_responses_carry_alb_server_header(start_alb: StartAlb) -> None:
     """Item 20."""
     alb = await start_alb()
     reply = await alb.browser.get("https://app.test/")

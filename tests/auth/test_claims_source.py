@@ -20,7 +20,7 @@ from albauth.signing import decode_unverified
 from .conftest import CLIENT_ID, CLIENT_SECRET, FakeProvider
 from .test_rp_negatives import HOST, SESSION_COOKIE, Rp, start_login, token_endpoint
 
-ID_TOKEN_ONLY = {"groups": ["admins"], "role": "from-the-id-token"}
+ID_TOKEN_ONLY: dict[str, Any] = {"groups": ["admins"], "role": "from-the-id-token"}
 USERINFO = {"sub": "user-1", "email": "u@example.test", "role": "from-userinfo"}
 StartRp = Callable[[str], Awaitable[tuple[Rp, list[dict[str, str]]]]]
 

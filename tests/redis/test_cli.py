@@ -10,9 +10,11 @@ import sys
 
 import pytest
 
-from albauth.session import CookiePolicy, SessionInvalid
+from albauth.session import CookiePolicy, Session, SessionInvalid
+from albauth.session.redis_store import RedisSessionStore
 from albauth.signing.shared_keys import SharedKeyRing, key_sealer, load_keys
 from tests.session.helpers import BINDING, NAME, SECRET, T0, apply, make_session
+from tests.session.redis_fixtures import RedisServer
 
 pytestmark = pytest.mark.usefixtures("shared")
 
@@ -24,8 +26,12 @@ def albauth(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env=full_env, timeout=60)
 
 
+# name -> (session, its cookie jar)
+LoggedIn = dict[str, tuple[Session, dict[str, str]]]
+
+
 @pytest.fixture
-async def logged_in(store):
+async def logged_in(store: RedisSessionStore) -> LoggedIn:
     """alice twice (one IdP session), bob once; name -> cookie jar."""
     sessions = {"alice-1": make_session(idp_sid="idp-1"), "alice-2": make_session(idp_sid="idp-1"),
                 "bob": make_session(claims={"sub": "bob"}, idp_sid="idp-2")}
@@ -33,8 +39,8 @@ async def logged_in(store):
             for name, s in sessions.items()}
 
 
-async def alive(store, logged_in) -> list[str]:
-    names = []
+async def alive(store: RedisSessionStore, logged_in: LoggedIn) -> list[str]:
+    names: list[str] = []
     for name, (_, jar) in logged_in.items():
         try:
             await store.load(jar, NAME, BINDING)
@@ -44,7 +50,8 @@ async def alive(store, logged_in) -> list[str]:
     return names
 
 
-async def test_sessions_list_shows_every_session_or_one_users(store, shared, prefix, logged_in):
+async def test_sessions_list_shows_every_session_or_one_users(store: RedisSessionStore, shared: RedisServer,
+                                                              prefix: str, logged_in: LoggedIn) -> None:
     everyone = await asyncio.to_thread(albauth, "sessions", "list", "--redis", shared.url, "--prefix", prefix)
     assert everyone.returncode == 0, everyone.stderr
     assert everyone.stdout.strip().endswith("3 session(s)")
@@ -62,7 +69,9 @@ async def test_sessions_list_shows_every_session_or_one_users(store, shared, pre
     (("--idp-sid", "idp-2"), 1, ["alice-1", "alice-2"]),
     (("--sid", None), 1, ["alice-2", "bob"]),
 ])
-async def test_sessions_revoke_prints_how_many(store, shared, prefix, logged_in, selector, count, left):
+async def test_sessions_revoke_prints_how_many(store: RedisSessionStore, shared: RedisServer, prefix: str,
+                                               logged_in: LoggedIn,
+                                               selector: tuple[str, str | None], count: int, left: list[str]) -> None:
     flag, value = selector
     value = value or logged_in["alice-1"][0].sid
     done = await asyncio.to_thread(albauth, "sessions", "revoke", flag, value, "--redis", shared.url,
@@ -72,17 +81,19 @@ async def test_sessions_revoke_prints_how_many(store, shared, prefix, logged_in,
     assert await alive(store, logged_in) == left
 
 
-def test_sessions_revoke_needs_exactly_one_selector(shared):
+def test_sessions_revoke_needs_exactly_one_selector(shared: RedisServer) -> None:
     assert albauth("sessions", "revoke", "--redis", shared.url).returncode == 2
 
 
-def test_an_unreachable_redis_is_reported_with_exit_1():
+def test_an_unreachable_redis_is_reported_with_exit_1() -> None:
     done = albauth("sessions", "list", "--redis", "redis://127.0.0.1:1/0")
     assert done.returncode == 1
     assert "Redis" in done.stderr
 
 
-async def test_keys_rotate_publishes_a_key_that_running_replicas_serve_then_sign_with(store, shared, prefix):
+async def test_keys_rotate_publishes_a_key_that_running_replicas_serve_then_sign_with(store: RedisSessionStore,
+                                                                                      shared: RedisServer,
+                                                                                      prefix: str) -> None:
     ring = SharedKeyRing(store, key_sealer([SECRET]), refresh_interval=0.05)
     first = (await ring.ready()).current.kid
     try:
@@ -101,13 +112,14 @@ async def test_keys_rotate_publishes_a_key_that_running_replicas_serve_then_sign
         await ring.close()
 
 
-def test_keys_rotate_needs_the_session_secret(shared):
+def test_keys_rotate_needs_the_session_secret(shared: RedisServer) -> None:
     done = albauth("keys", "rotate", "--redis", shared.url)
     assert done.returncode == 2
     assert "ALBAUTH_SESSION_SECRET" in done.stderr
 
 
-async def test_keys_sealed_under_other_secrets_are_not_loaded(store, shared, prefix):
+async def test_keys_sealed_under_other_secrets_are_not_loaded(store: RedisSessionStore, shared: RedisServer,
+                                                              prefix: str) -> None:
     other = "another-session-secret-0123456789-abcdefgh"
     done = await asyncio.to_thread(albauth, "keys", "rotate", "--redis", shared.url, "--prefix", prefix,
                                    "--secret", other)

@@ -5,7 +5,8 @@ sessions everywhere, while a forged, expired or misaddressed token revokes nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +14,15 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from albauth.auth.idtoken import peek
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
 from tests.alb.browser import Browser, Reply
 from tests.alb.conftest import (  # noqa: F401  (fixtures)
     CLIENT_ID,
     SECRET,
+    Alb,
+    StartAlb,
+    Upstream,
     clock,
     header,
     idp,
@@ -41,13 +47,13 @@ def redis_server() -> Iterator[RedisServer]:
     srv.close()
 
 
-async def replicas(start_alb, srv):
+async def replicas(start_alb: StartAlb, srv: RedisServer) -> tuple[Alb, Alb]:
     return (await start_replica(start_alb, srv, auth=LOGOUT),
             await start_replica(start_alb, srv, auth=LOGOUT))
 
 
 async def test_logout_on_one_replica_ends_the_session_on_the_other(
-        start_alb, idp, upstream, redis_server):
+        start_alb: StartAlb, idp: DevIdP, upstream: Upstream, redis_server: RedisServer) -> None:
     a, b = await replicas(start_alb, redis_server)
     await a.browser.login()
     share_cookies(a, b)  # the copy an attacker (or another tab) kept from before the logout
@@ -70,7 +76,8 @@ async def test_logout_on_one_replica_ends_the_session_on_the_other(
     assert back.status == 302 and back.location == LANDING
 
 
-async def test_logout_path_is_off_by_default_and_goes_to_the_target(start_alb, upstream, redis_server):
+async def test_logout_path_is_off_by_default_and_goes_to_the_target(start_alb: StartAlb, upstream: Upstream,
+                                                                    redis_server: RedisServer) -> None:
     alb = await start_replica(start_alb, redis_server)
     await alb.browser.login()
     reply = await alb.browser.get("https://app.test/oauth2/logout")
@@ -78,13 +85,13 @@ async def test_logout_path_is_off_by_default_and_goes_to_the_target(start_alb, u
     assert upstream.last["path"] == "/oauth2/logout"
 
 
-async def login_as(alb, username: str) -> Browser:
+async def login_as(alb: Alb, username: str) -> Browser:
     browser = Browser(alb.browser.session, alb.browser.albauth_origin)
     await browser.login(username=username)
     return browser
 
 
-async def post_logout_token(alb, token: str) -> Reply:
+async def post_logout_token(alb: Alb, token: str) -> Reply:
     return await alb.browser.request("POST", "https://app.test/oauth2/backchannel-logout",
                                      data={"logout_token": token}, cookies=False)
 
@@ -94,7 +101,7 @@ async def status_of(browser: Browser) -> int:
 
 
 async def test_backchannel_logout_revokes_the_users_sessions_on_every_replica(
-        start_alb, idp, redis_server):
+        start_alb: StartAlb, idp: DevIdP, redis_server: RedisServer) -> None:
     a, b = await replicas(start_alb, redis_server)
     alice_a, alice_b, bob_b = await login_as(a, "alice"), await login_as(b, "alice"), await login_as(b, "bob")
     sub = header((await alice_a.get("https://app.test/")).json(), "x-amzn-oidc-identity")
@@ -104,7 +111,7 @@ async def test_backchannel_logout_revokes_the_users_sessions_on_every_replica(
     assert [await status_of(x) for x in (alice_a, alice_b, bob_b)] == [302, 302, 200]
 
 
-def forged(idp, **claims) -> str:
+def forged(idp: DevIdP, **claims: Any) -> str:
     """The provider's kid and claims, signed with a key that is not the provider's."""
     header, body = peek(idp.backchannel_logout_token(CLIENT_ID, **claims))
     return jwt.encode(header, body, RSAKey.generate_key(2048))
@@ -112,11 +119,12 @@ def forged(idp, **claims) -> str:
 
 @pytest.mark.parametrize("bad", ["forged", "expired", "wrong_aud", "wrong_iss", "no_event",
                                  "with_nonce", "no_sub_or_sid", "garbage"])
-async def test_a_bad_logout_token_is_400_and_revokes_nothing(start_alb, idp, clock, redis_server, bad):
+async def test_a_bad_logout_token_is_400_and_revokes_nothing(start_alb: StartAlb, idp: DevIdP, clock: FakeClock,
+                                                             redis_server: RedisServer, bad: str) -> None:
     a, b = await replicas(start_alb, redis_server)
     alice = await login_as(a, "alice")
     sub = header((await alice.get("https://app.test/")).json(), "x-amzn-oidc-identity")
-    token = {
+    tokens: dict[str, Callable[[], str]] = {
         "forged": lambda: forged(idp, sub=sub),
         "expired": lambda: idp.backchannel_logout_token(CLIENT_ID, sub=sub, iat=int(clock()) - 900,
                                                         exp=int(clock()) - 600),
@@ -126,21 +134,22 @@ async def test_a_bad_logout_token_is_400_and_revokes_nothing(start_alb, idp, clo
         "with_nonce": lambda: idp.backchannel_logout_token(CLIENT_ID, sub=sub, nonce="n"),
         "no_sub_or_sid": lambda: idp.backchannel_logout_token(CLIENT_ID),
         "garbage": lambda: "not.a.jwt",
-    }[bad]()
+    }
+    token = tokens[bad]()
     reply = await post_logout_token(b, token)
     assert reply.status == 400
     assert reply.json()["error"] == "invalid_request"
     assert await status_of(alice) == 200
 
 
-async def test_backchannel_logout_with_the_cookie_store_is_501(start_alb, idp):
+async def test_backchannel_logout_with_the_cookie_store_is_501(start_alb: StartAlb, idp: DevIdP) -> None:
     alb = await start_alb(auth=LOGOUT)
     reply = await post_logout_token(alb, idp.backchannel_logout_token(CLIENT_ID, sub="alice"))
     assert reply.status == 501
     assert "cookie" in reply.json()["error_description"]
 
 
-async def test_backchannel_logout_with_the_memory_store_revokes_in_process(start_alb, idp):
+async def test_backchannel_logout_with_the_memory_store_revokes_in_process(start_alb: StartAlb, idp: DevIdP) -> None:
     alb = await start_alb(auth=LOGOUT, albauth={"session": {"store": "memory", "secrets": [SECRET]}})
     alice, bob = await login_as(alb, "alice"), await login_as(alb, "bob")
     sub = header((await alice.get("https://app.test/")).json(), "x-amzn-oidc-identity")
@@ -148,7 +157,7 @@ async def test_backchannel_logout_with_the_memory_store_revokes_in_process(start
     assert [await status_of(x) for x in (alice, bob)] == [302, 200]
 
 
-async def test_logout_with_the_cookie_store_expires_the_cookies(start_alb, idp):
+async def test_logout_with_the_cookie_store_expires_the_cookies(start_alb: StartAlb, idp: DevIdP) -> None:
     alb = await start_alb(auth=LOGOUT)
     await alb.browser.login()
     kept = dict(alb.browser.cookies())
@@ -166,7 +175,8 @@ async def test_logout_with_the_cookie_store_expires_the_cookies(start_alb, idp):
     {"Referer": "https://evil.example/page"},
     {},  # no word from the browser at all
 ], ids=["fetch-cross-site", "fetch-same-site", "foreign-referer", "no-metadata"])
-async def test_a_cross_site_get_does_not_log_out_but_asks(start_alb, redis_server, headers):
+async def test_a_cross_site_get_does_not_log_out_but_asks(start_alb: StartAlb, redis_server: RedisServer,
+                                                          headers: dict[str, str]) -> None:
     alb = await start_replica(start_alb, redis_server, auth=LOGOUT)
     await alb.browser.login()
     reply = await alb.browser.get("https://app.test/oauth2/logout", headers=headers)
@@ -182,7 +192,7 @@ async def test_a_cross_site_get_does_not_log_out_but_asks(start_alb, redis_serve
     assert (await alb.browser.get("https://app.test/")).status == 302
 
 
-async def test_a_cross_site_post_does_not_log_out(start_alb, redis_server):
+async def test_a_cross_site_post_does_not_log_out(start_alb: StartAlb, redis_server: RedisServer) -> None:
     alb = await start_replica(start_alb, redis_server, auth=LOGOUT)
     await alb.browser.login()
     for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
@@ -191,7 +201,7 @@ async def test_a_cross_site_post_does_not_log_out(start_alb, redis_server):
     assert (await alb.browser.get("https://app.test/")).status == 200
 
 
-async def test_a_same_origin_get_by_referer_logs_out(start_alb, redis_server):
+async def test_a_same_origin_get_by_referer_logs_out(start_alb: StartAlb, redis_server: RedisServer) -> None:
     alb = await start_replica(start_alb, redis_server, auth=LOGOUT)
     await alb.browser.login()
     reply = await alb.browser.get("https://app.test/oauth2/logout", headers={"Referer": "https://app.test/home"})

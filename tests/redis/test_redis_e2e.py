@@ -5,6 +5,7 @@ replica, and a Redis outage fails closed (503, nothing forwarded) and heals by i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -14,6 +15,7 @@ from tests.alb.conftest import (  # noqa: F401  (fixtures)
     SECRET,
     Alb,
     StartAlb,
+    Upstream,
     clock,
     header,
     idp,
@@ -34,7 +36,7 @@ def redis_server() -> Iterator[RedisServer]:
     srv.close()
 
 
-def redis_settings(srv: RedisServer) -> dict:
+def redis_settings(srv: RedisServer) -> dict[str, Any]:
     return {"session": {"store": "redis", "redis_url": srv.url, "secrets": [SECRET]}}
 
 
@@ -42,13 +44,13 @@ async def start_replica(start_alb: StartAlb, srv: RedisServer) -> Alb:
     return await start_alb(albauth=redis_settings(srv))
 
 
-def assert_forwarded_with_identity(record: dict) -> None:
+def assert_forwarded_with_identity(record: dict[str, Any]) -> None:
     for name in IDENTITY:
         assert header(record, name), name
 
 
 async def test_login_with_redis_sessions_forwards_with_identity_headers(
-        start_alb, upstream, redis_server):
+        start_alb: StartAlb, upstream: Upstream, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server)
     page = await a.browser.login("https://app.test/hello")
     assert page.status == 200, page.body
@@ -63,7 +65,8 @@ async def test_login_with_redis_sessions_forwards_with_identity_headers(
         assert len(direct.keys("albauth:session:*")) == 1
 
 
-async def test_a_login_on_one_replica_is_valid_on_another(start_alb, upstream, redis_server):
+async def test_a_login_on_one_replica_is_valid_on_another(start_alb: StartAlb, upstream: Upstream,
+                                                          redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server)
     b = await start_replica(start_alb, redis_server)
     assert a.port != b.port
@@ -81,7 +84,7 @@ async def test_a_login_on_one_replica_is_valid_on_another(start_alb, upstream, r
 
 
 async def test_redis_down_is_503_and_nothing_reaches_the_target_then_heals(
-        start_alb, upstream, redis_server):
+        start_alb: StartAlb, upstream: Upstream, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server)
     await a.browser.login("https://app.test/")
     identity = header(upstream.last, "x-amzn-oidc-identity")
@@ -100,7 +103,7 @@ async def test_redis_down_is_503_and_nothing_reaches_the_target_then_heals(
 
 
 async def test_the_callback_while_redis_is_down_is_503_and_sets_no_cookie(
-        start_alb, upstream, redis_server):
+        start_alb: StartAlb, upstream: Upstream, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server)
     first = await a.browser.get("https://app.test/")
     assert first.status == 302  # no cookie yet: login needs no Redis (the state is sealed)

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from albauth.clock import FakeClock
-from albauth.session import CookiePolicy, Sealer, SessionInvalid
+from albauth.session import CookiePolicy, Sealer, Session, SessionInvalid
 from albauth.session.redis_store import (
     DEFAULT_EXPIRED_GRACE,
     RedisSessionStore,
@@ -29,7 +30,8 @@ POLICY = CookiePolicy()
 WEEK = 604800
 
 
-async def saved(store: RedisSessionStore, session, clock: FakeClock, jar=None, policy=POLICY):
+async def saved(store: RedisSessionStore, session: Session, clock: FakeClock, jar: dict[str, str] | None = None,
+                policy: CookiePolicy = POLICY) -> dict[str, str]:
     return apply(jar or {}, await store.save(session, NAME, jar or {}, policy, clock()))
 
 
@@ -37,27 +39,50 @@ async def everything_in(raw: aioredis.Redis, prefix: str) -> dict[bytes, list[by
     """Every key under `prefix` with every byte Redis would put in a dump of it."""
     out: dict[bytes, list[bytes]] = {}
     async for key in raw.scan_iter(match=f"{prefix}*"):
-        kind = (await raw.type(key)).decode()
-        values = [await raw.dump(key)]
+        kind = _bytes(await raw.type(key)).decode()
+        values = [_bytes(await raw.dump(key))]
         if kind == "hash":
-            values += [b for kv in (await raw.hgetall(key)).items() for b in kv]
+            values += [_bytes(b) for kv in (await raw.hgetall(key)).items() for b in kv]
         elif kind == "set":
-            values += list(await raw.smembers(key))
+            values += [_bytes(member) for member in await raw.smembers(key)]
         out[key] = values
     return out
 
 
-def secrets_of(session) -> list[bytes]:
+def _bytes(value: object) -> bytes:
+    """A reply of the raw client, which does not decode responses."""
+    assert isinstance(value, bytes), value
+    return value
+
+
+async def _value_at(raw: aioredis.Redis, key: str) -> bytes:
+    return _bytes(await raw.get(key))
+
+
+async def _memory_usage(raw: aioredis.Redis, key: str | bytes) -> int:
+    usage = await raw.memory_usage(key)
+    assert usage is not None, key
+    return usage
+
+
+def _idp_sid(session: Session) -> str:
+    assert session.idp_sid is not None
+    return session.idp_sid
+
+
+def secrets_of(session: Session) -> list[bytes]:
     """Strings that must never appear in Redis: tokens, and every claim value."""
+    assert session.refresh_token is not None
     found = [session.access_token, session.refresh_token, session.access_token[:40],
-             session.refresh_token[-40:], session.sub, session.idp_sid]
+             session.refresh_token[-40:], session.sub, _idp_sid(session)]
     found += [str(v) for v in session.claims.values() if isinstance(v, str) and len(v) > 3]
     return [s.encode() for s in found]
 
 
 # --- what Redis holds ---------------------------------------------------------------------
 
-async def test_a_redis_dump_holds_no_token_and_no_claim(store, raw, shared, clock, prefix):
+async def test_a_redis_dump_holds_no_token_and_no_claim(store: RedisSessionStore, raw: aioredis.Redis,
+                                                        shared: RedisServer, clock: FakeClock, prefix: str) -> None:
     session = make_session(access_token_size=1100)
     await saved(store, session, clock)
     await saved(store, make_session(claims={"sub": "bob", "email": "bob@example.test"}), clock)
@@ -72,25 +97,25 @@ async def test_a_redis_dump_holds_no_token_and_no_claim(store, raw, shared, cloc
         assert base64.b64encode(secret)[:-4] not in blob
 
 
-async def test_the_key_layout(store, raw, clock, prefix):
+async def test_the_key_layout(store: RedisSessionStore, raw: aioredis.Redis, clock: FakeClock, prefix: str) -> None:
     session = make_session()
     await saved(store, session, clock)
     keys = {k.decode() async for k in raw.scan_iter(match=f"{prefix}*")}
     assert keys == {f"{prefix}session:{session.sid}",
                     f"{prefix}sub:{digest(session.sub)}",
-                    f"{prefix}idpsid:{digest(session.idp_sid)}"}
-    stored = await raw.get(f"{prefix}session:{session.sid}")
+                    f"{prefix}idpsid:{digest(_idp_sid(session))}"}
+    stored = await _value_at(raw, f"{prefix}session:{session.sid}")
     # version, header length, the clear header an operator may list, then ciphertext.
     assert stored[:1] == b"\x01"
     header = json.loads(stored[3:3 + int.from_bytes(stored[1:3], "big")])
     assert header == {"b": BINDING, "t": session.authenticated_at, "e": session.expires_at,
-                      "u": digest(session.sub), "i": digest(session.idp_sid)}
+                      "u": digest(session.sub), "i": digest(_idp_sid(session))}
     assert await raw.smembers(f"{prefix}sub:{digest(session.sub)}") == {session.sid.encode()}
-    assert await raw.smembers(f"{prefix}idpsid:{digest(session.idp_sid)}") == {
+    assert await raw.smembers(f"{prefix}idpsid:{digest(_idp_sid(session))}") == {
         session.sid.encode()}
 
 
-async def test_the_cookie_is_a_small_ticket(store, clock):
+async def test_the_cookie_is_a_small_ticket(store: RedisSessionStore, clock: FakeClock) -> None:
     jar = await saved(store, make_session(access_token_size=9000), clock)
     assert list(jar) == [f"{NAME}-0"]
     assert len(jar[f"{NAME}-0"]) < 160
@@ -106,18 +131,20 @@ async def test_the_cookie_is_a_small_ticket(store, clock):
     (2 * WEEK, 86400, WEEK, 2 * WEEK),  # longer than the cookie: never below the remaining
 ])
 async def test_ttl_is_remaining_plus_grace_capped_at_the_cookie_lifetime(
-        shared, sealer, clock, raw, prefix, expires_in, grace, max_age, ttl):
+        shared: RedisServer, sealer: Sealer, clock: FakeClock, raw: aioredis.Redis, prefix: str, expires_in: float,
+        grace: int, max_age: int, ttl: int) -> None:
     store = RedisSessionStore.from_url(shared.url, sealer=sealer, clock=clock,
                                        key_prefix=prefix, expired_grace=grace)
     session = make_session(expires_at=clock() + expires_in)
     await saved(store, session, clock, policy=replace(POLICY, max_age=max_age))
     assert ttl - 2 <= await raw.ttl(f"{prefix}session:{session.sid}") <= ttl
     assert await raw.ttl(f"{prefix}sub:{digest(session.sub)}") >= ttl - 2
-    assert await raw.ttl(f"{prefix}idpsid:{digest(session.idp_sid)}") >= ttl - 2
+    assert await raw.ttl(f"{prefix}idpsid:{digest(_idp_sid(session))}") >= ttl - 2
     await store.close()
 
 
-async def test_index_ttls_follow_their_longest_lived_session(shared, sealer, clock, raw, prefix):
+async def test_index_ttls_follow_their_longest_lived_session(shared: RedisServer, sealer: Sealer, clock: FakeClock,
+                                                             raw: aioredis.Redis, prefix: str) -> None:
     store = RedisSessionStore.from_url(shared.url, sealer=sealer, clock=clock,
                                        key_prefix=prefix, expired_grace=0)
     long = make_session(expires_at=clock() + 50_000)
@@ -128,22 +155,24 @@ async def test_index_ttls_follow_their_longest_lived_session(shared, sealer, clo
     await store.close()
 
 
-async def test_an_entry_moved_to_another_sid_does_not_open(store, raw, clock, prefix):
+async def test_an_entry_moved_to_another_sid_does_not_open(store: RedisSessionStore, raw: aioredis.Redis,
+                                                           clock: FakeClock, prefix: str) -> None:
     # Write access to Redis is not enough to hand one user another's session.
     alice, bob = make_session(), make_session(claims={"sub": "bob"})
     jar_alice = await saved(store, alice, clock)
     await saved(store, bob, clock)
-    stolen = await raw.get(f"{prefix}session:{bob.sid}")
+    stolen = await _value_at(raw, f"{prefix}session:{bob.sid}")
     await raw.set(f"{prefix}session:{alice.sid}", stolen)
     with pytest.raises(SessionInvalid):
         await store.load(jar_alice, NAME, BINDING)
 
 
-async def test_a_flipped_bit_in_redis_is_invalid(store, raw, clock, prefix):
+async def test_a_flipped_bit_in_redis_is_invalid(store: RedisSessionStore, raw: aioredis.Redis, clock: FakeClock,
+                                                 prefix: str) -> None:
     session = make_session()
     jar = await saved(store, session, clock)
     key = f"{prefix}session:{session.sid}"
-    value = await raw.get(key)
+    value = await _value_at(raw, key)
     for at in (20, 200, len(value) - 1):  # the clear header, the ciphertext, the tag
         flipped = bytearray(value)
         flipped[at] ^= 1
@@ -154,7 +183,8 @@ async def test_a_flipped_bit_in_redis_is_invalid(store, raw, clock, prefix):
 
 # --- replicas -----------------------------------------------------------------------------
 
-async def test_another_replica_loads_and_refreshes_the_session(shared, sealer, clock, prefix):
+async def test_another_replica_loads_and_refreshes_the_session(shared: RedisServer, sealer: Sealer, clock: FakeClock,
+                                                               prefix: str) -> None:
     a = RedisSessionStore.from_url(shared.url, sealer=sealer, clock=clock, key_prefix=prefix)
     b = RedisSessionStore.from_url(shared.url, sealer=Sealer(sealer_secrets(), "session"),
                                    clock=clock, key_prefix=prefix)
@@ -175,7 +205,8 @@ def sealer_secrets() -> list[str]:
     return [SECRET]
 
 
-async def test_a_replica_with_other_session_secrets_cannot_open_the_ticket(shared, clock, prefix):
+async def test_a_replica_with_other_session_secrets_cannot_open_the_ticket(shared: RedisServer, clock: FakeClock,
+                                                                           prefix: str) -> None:
     a = RedisSessionStore.from_url(shared.url, sealer=Sealer(["a" * 40], "session"),
                                    clock=clock, key_prefix=prefix)
     b = RedisSessionStore.from_url(shared.url, sealer=Sealer(["b" * 40], "session"),
@@ -187,18 +218,20 @@ async def test_a_replica_with_other_session_secrets_cannot_open_the_ticket(share
     await b.close()
 
 
-async def test_delete_removes_the_entry_and_its_index_memberships(store, raw, clock, prefix):
+async def test_delete_removes_the_entry_and_its_index_memberships(store: RedisSessionStore, raw: aioredis.Redis,
+                                                                  clock: FakeClock, prefix: str) -> None:
     session, other = make_session(), make_session()  # same user, same IdP session
     await saved(store, session, clock)
     await saved(store, other, clock)
     await store.delete(session)
     assert not await raw.exists(f"{prefix}session:{session.sid}")
     assert await raw.smembers(f"{prefix}sub:{digest(session.sub)}") == {other.sid.encode()}
-    assert await raw.smembers(f"{prefix}idpsid:{digest(session.idp_sid)}") == {
+    assert await raw.smembers(f"{prefix}idpsid:{digest(_idp_sid(session))}") == {
         other.sid.encode()}
 
 
-async def test_a_session_without_idp_sid_has_no_idp_index(store, raw, clock, prefix):
+async def test_a_session_without_idp_sid_has_no_idp_index(store: RedisSessionStore, raw: aioredis.Redis,
+                                                          clock: FakeClock, prefix: str) -> None:
     session = make_session(idp_sid=None)
     jar = await saved(store, session, clock)
     assert not [k async for k in raw.scan_iter(match=f"{prefix}idpsid:*")]
@@ -207,14 +240,15 @@ async def test_a_session_without_idp_sid_has_no_idp_index(store, raw, clock, pre
     assert not [k async for k in raw.scan_iter(match=f"{prefix}*")]
 
 
-async def test_bytes_per_typical_session(store, raw, clock, prefix, record_property):
+async def test_bytes_per_typical_session(store: RedisSessionStore, raw: aioredis.Redis, clock: FakeClock, prefix: str,
+                                         record_property: Callable[[str, object], None]) -> None:
     # A demo user's claims, a ~1 KB access token and a refresh token.
     session = make_session(access_token_size=1024)
     jar = await saved(store, session, clock)
     key = f"{prefix}session:{session.sid}"
-    value = await raw.get(key)
-    memory = await raw.memory_usage(key)
-    indexes = sum([await raw.memory_usage(k) async for k in raw.scan_iter(match=f"{prefix}*")
+    value = await _value_at(raw, key)
+    memory = await _memory_usage(raw, key)
+    indexes = sum([await _memory_usage(raw, k) async for k in raw.scan_iter(match=f"{prefix}*")
                    if k != key.encode()])
     header = int.from_bytes(value[1:3], "big")
     record_property("redis_value_bytes", len(value))
@@ -230,7 +264,7 @@ async def test_bytes_per_typical_session(store, raw, clock, prefix, record_prope
 # --- Redis down, hung, restarted ----------------------------------------------------------
 
 async def test_redis_stopped_is_unavailable_at_once_then_recovers_on_the_same_store(
-        server, sealer, clock):
+        server: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(server.url, sealer=sealer, clock=clock)
     session = make_session()
     jar = await saved(store, session, clock)
@@ -255,7 +289,8 @@ async def test_redis_stopped_is_unavailable_at_once_then_recovers_on_the_same_st
     await store.close()
 
 
-async def test_a_hung_redis_fails_within_the_default_timeouts(server, sealer, clock):
+async def test_a_hung_redis_fails_within_the_default_timeouts(server: RedisServer, sealer: Sealer,
+                                                              clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(server.url, sealer=sealer, clock=clock)
     session = make_session()
     jar = await saved(store, session, clock)
@@ -269,7 +304,7 @@ async def test_a_hung_redis_fails_within_the_default_timeouts(server, sealer, cl
     await store.close()
 
 
-async def test_socket_timeout_from_the_url(server, sealer, clock):
+async def test_socket_timeout_from_the_url(server: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(f"{server.url}?socket_timeout=0.2", sealer=sealer,
                                        clock=clock)
     jar = await saved(store, make_session(), clock)
@@ -282,7 +317,8 @@ async def test_socket_timeout_from_the_url(server, sealer, clock):
     await store.close()
 
 
-async def test_a_burst_larger_than_the_pool_waits_for_connections(shared, sealer, clock):
+async def test_a_burst_larger_than_the_pool_waits_for_connections(shared: RedisServer, sealer: Sealer,
+                                                                  clock: FakeClock) -> None:
     # redis-py's own pool would raise "Too many connections" (a 503) at request 5.
     store = RedisSessionStore.from_url(f"{shared.url}?max_connections=4", sealer=sealer,
                                        clock=clock, key_prefix=unique_prefix())
@@ -293,7 +329,8 @@ async def test_a_burst_larger_than_the_pool_waits_for_connections(shared, sealer
     await store.close()
 
 
-async def test_a_burst_after_a_first_shared_state_command_still_fits_the_pool(shared, sealer, clock):
+async def test_a_burst_after_a_first_shared_state_command_still_fits_the_pool(shared: RedisServer, sealer: Sealer,
+                                                                              clock: FakeClock) -> None:
     """The first command through `execute` (the shared signing keys' load, with no key file)
     once took a permit from one semaphore and gave it back to the next: one permit more than
     connections, and the burst's 5th command failed at once (issue 14: 503s, Redis healthy)."""
@@ -307,8 +344,8 @@ async def test_a_burst_after_a_first_shared_state_command_still_fits_the_pool(sh
     await store.close()
 
 
-async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(server, sealer,
-                                                                          clock):
+async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(server: RedisServer, sealer: Sealer,
+                                                                          clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(f"{server.url}?max_connections=2&socket_timeout=0.3",
                                        sealer=sealer, clock=clock)
     jar = await saved(store, make_session(), clock)
@@ -322,7 +359,8 @@ async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(serve
     await store.close()
 
 
-async def test_sessions_survive_a_restart_of_a_persistent_redis(persistent_server, sealer, clock):
+async def test_sessions_survive_a_restart_of_a_persistent_redis(persistent_server: RedisServer, sealer: Sealer,
+                                                                clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(persistent_server.url, sealer=sealer, clock=clock)
     session = make_session()
     jar = await saved(store, session, clock)
@@ -334,7 +372,7 @@ async def test_sessions_survive_a_restart_of_a_persistent_redis(persistent_serve
 
 # --- URLs ---------------------------------------------------------------------------------
 
-async def test_password_and_db_number_from_the_url(sealer, clock):
+async def test_password_and_db_number_from_the_url(sealer: Sealer, clock: FakeClock) -> None:
     srv = RedisServer(extra=("--requirepass", "s3cr3t/pw")).start()
     try:
         url = f"redis://:s3cr3t%2Fpw@127.0.0.1:{srv.port}/3"
@@ -355,7 +393,7 @@ async def test_password_and_db_number_from_the_url(sealer, clock):
         srv.close()
 
 
-async def test_a_unix_socket_url(sealer, clock, tmp_path):
+async def test_a_unix_socket_url(sealer: Sealer, clock: FakeClock, tmp_path: Path) -> None:
     sock = f"/tmp/albauth-{os.getpid()}-{tmp_path.name[-8:]}.sock"
     srv = RedisServer(extra=("--unixsocket", sock)).start()
     try:
@@ -375,6 +413,6 @@ async def test_a_unix_socket_url(sealer, clock, tmp_path):
     "redis+cluster://127.0.0.1:7000/1", "redis+cluster://h:1?bogus=1", "redis+cluster://:1",
     "redis://127.0.0.1?socket_timeout=soon", "redis://127.0.0.1?max_connections=lots",
 ])
-def test_a_bad_url_is_refused_at_startup(sealer, url):
+def test_a_bad_url_is_refused_at_startup(sealer: Sealer, url: str) -> None:
     with pytest.raises(ValueError):
         RedisSessionStore.from_url(url, sealer=sealer)

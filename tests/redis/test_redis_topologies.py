@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from albauth.session import CookiePolicy, SessionInvalid
+from albauth.clock import FakeClock
+from albauth.session import CookiePolicy, Sealer, SessionInvalid
 from albauth.session.redis_admin import list_sessions
 from albauth.session.redis_store import RedisSessionStore, SessionStoreUnavailable
 from tests.session.helpers import BINDING, NAME, apply, make_session
@@ -73,7 +74,7 @@ def cluster() -> Iterator[RedisServer]:
         srv.close()
 
 
-async def exercise(store: RedisSessionStore, clock) -> None:
+async def exercise(store: RedisSessionStore, clock: FakeClock) -> None:
     """Save, load, list, revoke, delete: every command the store sends."""
     session, other = make_session(), make_session()
     jar = apply({}, await store.save(session, NAME, {}, POLICY, clock()))
@@ -91,7 +92,7 @@ async def exercise(store: RedisSessionStore, clock) -> None:
     assert await list_sessions(store) == []
 
 
-async def test_through_sentinel(server, sentinel, sealer, clock):
+async def test_through_sentinel(server: RedisServer, sentinel: int, sealer: Sealer, clock: FakeClock) -> None:
     server.stop()
     server.extra = ("--requirepass", "pw")
     server.start()
@@ -117,7 +118,7 @@ async def test_through_sentinel(server, sentinel, sealer, clock):
     await store.close()
 
 
-async def test_through_sentinel_with_no_sentinel_up_is_unavailable(sealer, clock):
+async def test_through_sentinel_with_no_sentinel_up_is_unavailable(sealer: Sealer, clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(f"redis+sentinel://127.0.0.1:{free_port()}/mymaster",
                                        sealer=sealer, clock=clock)
     with pytest.raises(SessionStoreUnavailable):
@@ -125,7 +126,7 @@ async def test_through_sentinel_with_no_sentinel_up_is_unavailable(sealer, clock
     await store.close()
 
 
-async def test_through_cluster(cluster, sealer, clock):
+async def test_through_cluster(cluster: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
     store = RedisSessionStore.from_url(f"redis+cluster://127.0.0.1:{cluster.port}",
                                        sealer=sealer, clock=clock)
     await exercise(store, clock)

@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
 import redis
 
 from albauth.auth.oidc_client import OidcClient, TokenSet
+from albauth.clock import FakeClock
+from albauth.devidp import DevIdP
 from albauth.signing.albjwt import peek_header, verify_alb_jwt
-from albauth.signing.shared_keys import rotate
+from albauth.signing.shared_keys import SharedKeyRing, rotate
 from tests.alb.conftest import (  # noqa: F401  (fixtures)
+    Alb,
+    StartAlb,
+    Upstream,
     clock,
     header,
     idp,
+    required_header,
     start_alb,
     tls_files,
     upstream,
@@ -39,7 +46,7 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 async def test_the_callback_may_land_on_another_replica_than_the_redirect(
-        start_alb, upstream, redis_server):
+        start_alb: StartAlb, upstream: Upstream, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server)
     b = await start_replica(start_alb, redis_server)
     first = await a.browser.get("https://app.test/deep/link?x=1")
@@ -70,7 +77,8 @@ def slow_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_twenty_requests_on_an_expired_token_across_two_replicas_refresh_once(
-        start_alb, idp, upstream, clock, redis_server, slow_refresh):
+        start_alb: StartAlb, idp: DevIdP, upstream: Upstream, clock: FakeClock, redis_server: RedisServer,
+        slow_refresh: None) -> None:
     a = await start_replica(start_alb, redis_server)
     b = await start_replica(start_alb, redis_server)
     await a.browser.login()
@@ -95,7 +103,7 @@ async def test_twenty_requests_on_an_expired_token_across_two_replicas_refresh_o
 
 
 async def test_a_replica_waiting_for_a_failed_refresh_goes_back_to_the_provider(
-        start_alb, idp, clock, redis_server, slow_refresh):
+        start_alb: StartAlb, idp: DevIdP, clock: FakeClock, redis_server: RedisServer, slow_refresh: None) -> None:
     a = await start_replica(start_alb, redis_server)
     b = await start_replica(start_alb, redis_server)
     await a.browser.login()
@@ -110,8 +118,15 @@ async def test_a_replica_waiting_for_a_failed_refresh_goes_back_to_the_provider(
     assert idp.count("token", "refresh_token") == 1  # the waiter did not try again
 
 
-async def kid_of_data_header(record: dict) -> str:
-    return peek_header(header(record, "x-amzn-oidc-data"))["kid"]
+async def kid_of_data_header(record: dict[str, Any]) -> str:
+    return str(peek_header(required_header(record, "x-amzn-oidc-data"))["kid"])
+
+
+def shared_keyring(alb: Alb) -> SharedKeyRing:
+    """The key ring of a replica started without a key file: it lives in Redis."""
+    keyring = alb.runtime.keyring
+    assert isinstance(keyring, SharedKeyRing), keyring
+    return keyring
 
 
 async def public_key(admin: str, kid: str) -> tuple[int, bytes]:
@@ -120,28 +135,29 @@ async def public_key(admin: str, kid: str) -> tuple[int, bytes]:
 
 
 async def test_replicas_without_a_key_file_sign_with_one_shared_key(
-        start_alb, upstream, redis_server):
+        start_alb: StartAlb, upstream: Upstream, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server, shared_keys=True)
     b = await start_replica(start_alb, redis_server, shared_keys=True)
     await a.browser.login()
-    data_a = header(upstream.last, "x-amzn-oidc-data")
+    data_a = required_header(upstream.last, "x-amzn-oidc-data")
     share_cookies(a, b)
     assert (await b.browser.get("https://app.test/b")).status == 200
-    data_b = header(upstream.last, "x-amzn-oidc-data")
+    data_b = required_header(upstream.last, "x-amzn-oidc-data")
     kid = peek_header(data_a)["kid"]
     assert peek_header(data_b)["kid"] == kid
-    assert a.runtime.keyring.kids == b.runtime.keyring.kids == [kid]
+    assert shared_keyring(a).kids == shared_keyring(b).kids == [kid]
     for alb, token in ((a, data_b), (b, data_a)):  # each serves the key of the other's tokens
         status, pem = await public_key(alb.admin, kid)
         assert status == 200
         verify_alb_jwt(token, pem)
 
 
-async def test_a_redis_dump_holds_no_signing_key_in_clear(start_alb, upstream, redis_server):
+async def test_a_redis_dump_holds_no_signing_key_in_clear(start_alb: StartAlb, upstream: Upstream,
+                                                          redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server, shared_keys=True)
-    await a.runtime.keyring.ready()
+    await shared_keyring(a).ready()
     await a.browser.login()
-    private = a.runtime.keyring.current.private_pem()
+    private = shared_keyring(a).current.private_pem()
     body = b"".join(private.splitlines()[1:-1])
     with redis.Redis(port=redis_server.port) as direct:
         assert direct.hlen("albauth:signing-keys") == 1
@@ -151,25 +167,25 @@ async def test_a_redis_dump_holds_no_signing_key_in_clear(start_alb, upstream, r
     assert private not in dump
 
 
-async def test_a_replica_started_later_picks_the_ring_up(start_alb, redis_server):
+async def test_a_replica_started_later_picks_the_ring_up(start_alb: StartAlb, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server, shared_keys=True)
-    ring = await a.runtime.keyring.ready()
+    ring = await shared_keyring(a).ready()
     later = await start_replica(start_alb, redis_server, shared_keys=True)
-    assert (await later.runtime.keyring.ready()).current.kid == ring.current.kid
+    assert (await shared_keyring(later).ready()).current.kid == ring.current.kid
 
 
 async def test_after_a_rotation_both_replicas_sign_with_the_new_key_and_serve_the_old(
-        start_alb, upstream, clock, redis_server):
+        start_alb: StartAlb, upstream: Upstream, clock: FakeClock, redis_server: RedisServer) -> None:
     a = await start_replica(start_alb, redis_server, shared_keys=True)
     b = await start_replica(start_alb, redis_server, shared_keys=True)
     await a.browser.login()
     share_cookies(a, b)
     old = await kid_of_data_header(upstream.last)
-    keys = a.runtime.keyring
+    keys = shared_keyring(a)
     new, _, _ = await rotate(keys.store, keys.sealer, delay=0)
     clock.advance(31)  # past the reuse of A's signed header (signing.reuse_seconds)
     for alb in (a, b):
-        await alb.runtime.keyring.load()  # what the periodic refresh does
+        await shared_keyring(alb).load()  # what the periodic refresh does
         assert (await alb.browser.get("https://app.test/rotated")).status == 200
         assert await kid_of_data_header(upstream.last) == new
         assert (await public_key(alb.admin, old))[0] == 200

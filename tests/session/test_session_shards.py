@@ -23,7 +23,7 @@ def _header(pairs: list[tuple[str, str]], sep: str) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(_pairs, st.sampled_from(["; ", ";", " ; "]))
-def test_agrees_with_aiohttps_cookie_parser(pairs, sep):
+def test_agrees_with_aiohttps_cookie_parser(pairs: list[tuple[str, str]], sep: str) -> None:
     header = _header(pairs, sep)
     fast = session_shards(header, NAME)
     assert fast is not None
@@ -32,9 +32,9 @@ def test_agrees_with_aiohttps_cookie_parser(pairs, sep):
     assert fast == expected
 
 
-def test_quoted_values_are_left_to_the_full_parser():
+def test_quoted_values_are_left_to_the_full_parser() -> None:
     assert session_shards(f'{NAME}-0="abc"', NAME) is None
 
 
-def test_no_session_cookie_gives_nothing():
+def test_no_session_cookie_gives_nothing() -> None:
     assert session_shards("a=b; c=d", NAME) == {}
