@@ -25,8 +25,9 @@ _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def new_sid() -> str:
-    """128 random bits, urlsafe."""
-    return secrets.token_urlsafe(16)
+    """128 random bits, as 32 hex digits: never starting with `-`, so `albauth sessions
+    revoke --sid <sid>` takes it as a value, not as an option."""
+    return secrets.token_hex(16)
 
 
 def binding_for(cookie_name: str, issuer: str, client_id: str) -> str:

@@ -97,13 +97,20 @@ async def test_keys_rotate_publishes_a_key_that_running_replicas_serve_then_sign
     ring = SharedKeyRing(store, key_sealer([SECRET]), refresh_interval=0.05)
     first = (await ring.ready()).current.kid
     try:
-        done = await asyncio.to_thread(albauth, "keys", "rotate", "--delay", "1", "--redis", shared.url,
+        # A delay long enough that a busy machine's process start-up cannot eat it.
+        done = await asyncio.to_thread(albauth, "keys", "rotate", "--delay", "4", "--redis", shared.url,
                                        "--prefix", prefix, env={"ALBAUTH_SESSION_SECRET": SECRET})
         assert done.returncode == 0, done.stderr
         new = done.stdout.split()[1].rstrip(";")
-        await asyncio.sleep(0.2)
+        for _ in range(40):  # the replica's next refresh (every 0.05 s) sees the new key
+            if new in ring.kids:
+                break
+            await asyncio.sleep(0.05)
         assert ring.current.kid == first and new in ring.kids  # published, not yet signing
-        await asyncio.sleep(1.0)
+        for _ in range(200):
+            if ring.current.kid == new:
+                break
+            await asyncio.sleep(0.05)
         assert ring.current.kid == new and first in ring.kids  # signing; the old one still served
         listed = await asyncio.to_thread(albauth, "keys", "list", "--redis", shared.url, "--prefix", prefix,
                                          "--secret", SECRET)

@@ -70,11 +70,12 @@ def test_from_bytes_rejects_wrong_types() -> None:
         raise AssertionError(f"accepted {doc}")
 
 
-def test_new_sid_is_128_random_bits_urlsafe() -> None:
+def test_new_sid_is_128_random_bits_that_never_look_like_an_option() -> None:
+    """Hex: a sid starting with `-` was read by `albauth sessions revoke --sid` as an option."""
     sids = {new_sid() for _ in range(100)}
     assert len(sids) == 100
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", s) for s in sids)
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", Session.new_sid())
+    assert all(re.fullmatch(r"[0-9a-f]{32}", s) for s in sids)
+    assert re.fullmatch(r"[0-9a-f]{32}", Session.new_sid())
 
 
 def test_binding_depends_on_cookie_name_issuer_and_client() -> None:
