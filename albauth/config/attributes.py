@@ -5,7 +5,7 @@ applied would silently mean less)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from albauth.config.checker import Checker
@@ -55,9 +55,10 @@ SUPPORTED: dict[str, tuple[str, Callable[[Checker, Any, str], Any]]] = {
 }
 
 
-def parse_load_balancer_attributes(c: Checker, raw: Any, path: str) -> dict[str, Any]:
-    """The proxy settings the attributes set, by setting name."""
-    out: dict[str, Any] = {}
+def attribute_items(c: Checker, raw: Any, path: str, known: Collection[str],
+                    unknown: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, Key, item) for each `{Key, Value}` entry whose Key is known, once each; an
+    unknown Key is reported as `unknown` says, never ignored."""
     seen: dict[str, str] = {}
     for i, item in enumerate(c.list_of(raw, path)):
         ip = f"{path}[{i}]"
@@ -66,12 +67,19 @@ def parse_load_balancer_attributes(c: Checker, raw: Any, path: str) -> dict[str,
         key = c.string(item.get("Key"), f"{ip}.Key", required=True)
         if key is None:
             continue
-        if key not in SUPPORTED:
-            c.issue(f"{ip}.Key", f"{key!r} is not supported (albauth applies only: {', '.join(sorted(SUPPORTED))})")
+        if key not in known:
+            c.issue(f"{ip}.Key", f"{key!r} {unknown} (albauth applies: {', '.join(sorted(known))})")
             continue
         if key in seen:
             c.issue(f"{ip}.Key", f"given twice (also at {seen[key]})")
         seen[key] = ip
+        yield ip, key, item
+
+
+def parse_load_balancer_attributes(c: Checker, raw: Any, path: str) -> dict[str, Any]:
+    """The proxy settings the attributes set, by setting name."""
+    out: dict[str, Any] = {}
+    for ip, key, item in attribute_items(c, raw, path, SUPPORTED, "is not supported"):
         setting, read = SUPPORTED[key]
         value = read(c, item.get("Value"), f"{ip}.Value")
         if value is not None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from albauth.config.attributes import attribute_items
 from albauth.config.checker import Checker
 from albauth.config.model import ListenerAttributes
 
-_ITEM_KEYS = frozenset({"Key", "Value"})
 _RESPONSE = "routing.http.response."
 # Attribute -> the response header it sets.
 RESPONSE_HEADERS = {
@@ -53,21 +53,8 @@ def parse_listener_attributes(c: Checker, raw: Any, path: str, protocol: str) ->
     headers: list[tuple[str, str]] = []
     names: list[tuple[str, str]] = []
     server = True
-    seen: dict[str, str] = {}
-    for i, item in enumerate(c.list_of(raw, path)):
-        ip = f"{path}[{i}]"
-        if not c.mapping(item, ip, known=_ITEM_KEYS):
-            continue
-        key = c.string(item.get("Key"), f"{ip}.Key", required=True)
-        if key is None:
-            continue
-        if key not in KNOWN:
-            c.issue(f"{ip}.Key", f"{key!r} is not an Application Load Balancer listener attribute "
-                                 f"(albauth applies: {', '.join(sorted(KNOWN))})")
-            continue
-        if key in seen:
-            c.issue(f"{ip}.Key", f"given twice (also at {seen[key]})")
-        seen[key] = ip
+    for ip, key, item in attribute_items(c, raw, path, KNOWN,
+                                         "is not an Application Load Balancer listener attribute"):
         value = item.get("Value")
         vp = f"{ip}.Value"
         if key == SERVER_ENABLED:
