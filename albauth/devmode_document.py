@@ -13,9 +13,10 @@ from typing import Any
 
 from albauth.config.errors import ConfigError, ConfigIssue
 from albauth.devidp import IdpClient, IdpSettings
+from albauth.devidp.claims import user_claims
 from albauth.devidp.discovery import provider_metadata
 from albauth.devidp.uri_patterns import uri_matches_any
-from albauth.devmode_options import HOST, DevOptions
+from albauth.devmode_options import AS_USER_HEADER, HOST, DevOptions
 from albauth.session.sealing import generate_secret
 
 SOURCE = "<albauth dev>"
@@ -70,6 +71,18 @@ def oidc_action(opts: DevOptions, idp: IdpSettings, client: IdpClient) -> dict[s
         **_session_fields(opts)}}
 
 
+def static_identity(name: str, idp: IdpSettings) -> dict[str, Any]:
+    """`albauth dev --as NAME`: the users file's users as static identities, NAME first, with
+    the claims the provider's UserInfo would give them (scope `openid email profile`)."""
+    users = {u.username: u for u in idp.users}
+    if name not in users:
+        raise ConfigError([ConfigIssue("command line", "--as", f"no user {name!r} in the users file "
+                                                   f"(there are: {', '.join(users)})")])
+    ordered = [users[name], *(u for u in idp.users if u.username != name)]
+    return {"static_identity": {u.username: user_claims(u, SCOPE) for u in ordered},
+            "static_identity_header": AS_USER_HEADER}
+
+
 def user_pool_arn(idp: IdpSettings) -> str:
     assert idp.cognito is not None
     pool = idp.cognito
@@ -112,6 +125,8 @@ def dev_document(opts: DevOptions, idp: IdpSettings, client: IdpClient) -> dict[
     says 127.0.0.1 even with --listen 0.0.0.0: `local_development` is for loopback, and
     DevStack moves the bind address itself (dev mode only)."""
     authenticate = (cognito_action if idp.cognito is not None else oidc_action)(opts, idp, client)
+    if opts.as_user is not None:
+        authenticate["albauth"] = {**authenticate.get("albauth", {}), **static_identity(opts.as_user, idp)}
     forward = {"Type": "forward", "Order": 2, "TargetGroupArn": TARGET_GROUP}
     # The post-logout landing page must not be behind an authenticate rule (spec 3.2), or
     # the browser would be sent straight back to the sign-in form.

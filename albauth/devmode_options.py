@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] | None
     parser.add_argument("--app-port", type=int, default=8081, help="demo app (default 8081)")
     parser.add_argument("--admin-port", type=int, default=9901, help="admin/key endpoint (default 9901)")
     parser.add_argument("--users", metavar="FILE", help="users and clients YAML for the provider")
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help="skip the sign-in: every request is USER from the users file, signed as ALB signs "
+                             f"it; a request may name another user in {AS_USER_HEADER}")
     parser.add_argument("--upstream", metavar="URL", default=env.get("ALBAUTH_UPSTREAM"),
                         help="put your own app behind albauth instead of the demo (ALBAUTH_UPSTREAM)")
     parser.add_argument("--session-timeout", type=int,
@@ -55,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] | None
                         help="where the signing and provider keys persist (default $XDG_STATE_HOME/albauth "
                              "or ~/.local/state/albauth)")
     add_cognito_arguments(parser)
+
+
+AS_USER_HEADER = "X-Albauth-Dev-User"
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class DevOptions:
     session_cookie_name: str | None = None
     jwt_encoding: str | None = None
     signing_key_file: str | None = None
+    as_user: str | None = None  # every request is this user, no sign-in (static identity)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> DevOptions:
@@ -85,7 +92,8 @@ class DevOptions:
                    signer_arn=env.get("ALBAUTH_SIGNER_ARN") or None,
                    session_cookie_name=env.get("ALBAUTH_SESSION_COOKIE_NAME") or None,
                    jwt_encoding=env.get("ALBAUTH_JWT_ENCODING") or None,
-                   signing_key_file=env.get("ALBAUTH_SIGNING_KEY_FILE") or None)
+                   signing_key_file=env.get("ALBAUTH_SIGNING_KEY_FILE") or None,
+                   as_user=getattr(args, "as_user", None))
 
     @property
     def url(self) -> str:

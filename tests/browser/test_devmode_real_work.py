@@ -159,3 +159,29 @@ def _bound_addresses(stack: DevStack) -> set[tuple[str, int]]:
                 host, port = sock.getsockname()[:2]
                 found.add((host, port))
     return found
+
+
+async def test_dev_as_a_user_skips_the_sign_in_and_signs_that_user(tmp_path: Path) -> None:
+    """`albauth dev --as bob`: an app's own tests run against ALB-signed headers, no provider."""
+    stack = DevStack(DevOptions.from_args(parse(["--as", "bob", "--state-dir", str(tmp_path)]), {}))
+    await stack.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(stack.url, allow_redirects=False) as resp:
+                page = await resp.text()
+            assert resp.status == 200 and "bob" in page
+            async with http.get(stack.url, headers={"X-Albauth-Dev-User": "carol"}) as resp:
+                assert resp.status == 200 and "carol" in await resp.text()
+            async with http.get(stack.url, headers={"X-Albauth-Dev-User": "mallory"}) as resp:
+                assert resp.status == 401
+        assert not stack.idp.events  # the provider was never asked
+    finally:
+        await stack.stop()
+
+
+def test_dev_as_an_unknown_user_names_the_users_there_are() -> None:
+    from albauth.config.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        DevStack(DevOptions.from_args(parse(["--as", "mallory"]), {}))
+    assert "alice" in str(caught.value.issues[0])
