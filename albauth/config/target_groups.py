@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from albauth.config.attributes import attribute_items
 from albauth.config.checker import Checker
 from albauth.config.model import TargetGroup
 
 Algorithm = Literal["round_robin", "least_outstanding_requests"]
 _GROUP_KEYS = frozenset({"targets", "TargetGroupAttributes", "unreachable_pause"})
-_ITEM_KEYS = frozenset({"Key", "Value"})
 _ALGORITHMS = ("round_robin", "least_outstanding_requests")
 _LB_COOKIE_DEFAULT = 86400  # ALB: stickiness.lb_cookie.duration_seconds defaults to 1 day
 _REFUSED = {
@@ -46,24 +46,19 @@ def parse_target_groups(c: Checker, raw: Any) -> dict[str, TargetGroup]:
     return out
 
 
+_APPLIED = ("load_balancing.algorithm.type", "stickiness.enabled", "stickiness.type",
+            "stickiness.lb_cookie.duration_seconds")
+
+
 def _attributes(c: Checker, raw: Any, path: str) -> tuple[Algorithm, int]:
     """(load_balancing.algorithm.type, lb_cookie stickiness seconds or 0)."""
     values: dict[str, tuple[Any, str]] = {}
-    for i, item in enumerate(c.list_of(raw, path)):
-        ip = f"{path}[{i}]"
-        if not c.mapping(item, ip, known=_ITEM_KEYS):
-            continue
-        key = c.string(item.get("Key"), f"{ip}.Key", required=True)
-        if key is None:
-            continue
-        if key in values:
-            c.issue(f"{ip}.Key", f"given twice (also at {values[key][1]})")
-        values[key] = (item.get("Value"), f"{ip}.Value")
+    for ip, key, item in attribute_items(c, raw, path, {*_APPLIED, *_REFUSED},
+                                         "is not a target group attribute albauth applies"):
         if key in _REFUSED:
             c.issue(f"{ip}.Key", _REFUSED[key])
-        elif key not in ("load_balancing.algorithm.type", "stickiness.enabled", "stickiness.type",
-                         "stickiness.lb_cookie.duration_seconds"):
-            c.issue(f"{ip}.Key", f"{key!r} is not a target group attribute albauth applies")
+        else:
+            values[key] = (item.get("Value"), f"{ip}.Value")
     return _algorithm(c, values), _stickiness(c, values, path)
 
 
