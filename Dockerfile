@@ -42,6 +42,9 @@ RUN set -eu; \
     useradd --uid "${UID}" --gid "${GID}" --home-dir /nonexistent --no-create-home \
             --shell /usr/sbin/nologin albauth
 COPY --from=build /opt/albauth /opt/albauth
+# Fail the build, not the first request, when the base lacks a library a compiled wheel needs
+# (google-re2 needs libstdc++, which python:*-slim has and a bare Debian base may not).
+RUN ["/opt/albauth/bin/python", "-c", "import re2, uvloop, httptools, cryptography.hazmat.bindings._rust"]
 ENV PATH=/opt/albauth/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -16,6 +16,7 @@ ALBAUTH_LISTEN and the TLS files (see --listen, --port).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,11 +117,18 @@ class DevOptions:
         return not host_is_loopback(self.listen)
 
     def key_file(self, name: str) -> str | None:
-        """A file in the state directory (created 0700 on first use), or None without one."""
+        """A file in the state directory (created 0700 on first use), or None without one,
+        or when it cannot be made (a container's read-only root, a home that does not exist):
+        dev mode then runs with keys of its own, as without --state-dir."""
         if self.state_dir is None:
             return None
         path = Path(self.state_dir)
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            logging.getLogger("albauth").warning("cannot keep keys in %s (%s): new keys each run; "
+                                                 "give --state-dir a writable directory", path, exc.strerror)
+            return None
         return str(path / name)
 
     def ports(self) -> list[tuple[int, str, str]]:

@@ -185,3 +185,13 @@ def test_dev_as_an_unknown_user_names_the_users_there_are() -> None:
     with pytest.raises(ConfigError) as caught:
         DevStack(DevOptions.from_args(parse(["--as", "mallory"]), {}))
     assert "alice" in str(caught.value.issues[0])
+
+
+async def test_an_unwritable_state_dir_falls_back_to_keys_of_this_run(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """In a container the home may not exist or the root be read-only: dev mode still runs."""
+    (tmp_path / "a-file").write_text("")
+    opts = DevOptions.from_args(parse(["--state-dir", str(tmp_path / "a-file" / "state")]), {})
+    kids = await run_once(opts)
+    assert all(kids)
+    assert "cannot keep keys in" in caplog.text
