@@ -7,21 +7,16 @@ requests its comments describe.
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from albauth.config.errors import ConfigError
 from albauth.config.load import load_file
 from albauth.config.model import FixedResponseAction, ForwardAction, RedirectAction, Rule
 from albauth.rules import RequestFacts, RuleTable, parse_query
-from tests.support import REPO, run_albauth
+from tests.support import REPO, run_albauth, self_signed_certificate
 
 EXAMPLES = sorted((REPO / "config").glob("*.yaml"))
 SECRET = "example-session-secret-0123456789abcdef"
@@ -39,20 +34,8 @@ REQUIRED = {
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: Any) -> dict[str, str]:
     """A self-signed P-256 certificate and key, as https.yaml expects through the environment."""
-    directory = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return {"ALBAUTH_TLS_CERT": str(cert_path), "ALBAUTH_TLS_KEY": str(key_path)}
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"), "localhost")
+    return {"ALBAUTH_TLS_CERT": cert, "ALBAUTH_TLS_KEY": key}
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime
 import errno
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -22,10 +21,6 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import unused_port
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pytest_aiohttp import AiohttpServer
 
 from albauth.app import Runtime
@@ -33,6 +28,7 @@ from albauth.clock import FakeClock
 from albauth.config.load import load_text
 from albauth.devidp import DevIdP, IdpClient, IdpUser, load_idp_settings
 from albauth.ops.metrics import Metrics
+from tests.support import self_signed_certificate
 
 from .browser import Browser
 
@@ -49,21 +45,7 @@ SECRET = "test-session-secret-0123456789-abcdefghijklmnop"
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for app.test and other.test."""
-    d = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "app.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("app.test"), x509.DNSName("other.test")]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = d / "cert.pem", d / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), "app.test", "other.test")
 
 
 def _incompressible(size: int) -> str:
