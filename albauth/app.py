@@ -68,16 +68,13 @@ class Generation:
         if self.inflight == 0:
             self.drained.set()
 
-    def counted(self, handler: ListenerHandler) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
-        async def run(request: web.BaseRequest) -> web.StreamResponse:
-            self.inflight += 1
-            try:
-                return await handler(request)
-            finally:
-                self.inflight -= 1
-                if self.inflight == 0 and self.retired:
-                    self.drained.set()
-        return run
+    def started(self) -> None:
+        self.inflight += 1
+
+    def finished(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0 and self.retired:
+            self.drained.set()
 
 
 class Runtime:
@@ -157,7 +154,7 @@ class Runtime:
     async def _start_listener(self, handler: ListenerHandler) -> None:
         lst = handler.listener
         proxy = self.settings.proxy
-        slot = HandlerSlot(self.generation.counted(handler))
+        slot = HandlerSlot(handler, self.generation)
         observer = ListenerObserver(self.metrics, lst.port, lst.protocol == "HTTPS", self.access_log)
         # ALB's idle_timeout.timeout_seconds holds for client connections too (aiohttp's keep-alive).
         limits = {**SERVER_LIMITS, "keepalive_timeout": proxy.idle_timeout, "access_log_class": ObserverHook,
@@ -207,7 +204,7 @@ class Runtime:
         The caller checked that `new` has the same listeners, in the same order."""
         old, self.generation = self.generation, new
         for slot, handler in zip(self._slots, new.handlers, strict=True):
-            slot.handler = new.counted(handler)
+            slot.replace(handler, new)
         self.metrics.config_generation.set(new.number)
         task = asyncio.get_running_loop().create_task(self._close_when_drained(old, keep=new))
         self._draining.add(task)

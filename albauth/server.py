@@ -9,7 +9,7 @@ import re
 import resource
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod
@@ -21,7 +21,7 @@ from albauth.error_pages import alb_error_response
 from albauth.mtls import NO_CHECK_TIME
 from albauth.ops.request_record import RECORD, RequestRecord
 
-__all__ = ["SERVER_LIMITS", "AlbServer", "HandlerSlot", "bound_port", "display_host", "install_uvloop",
+__all__ = ["SERVER_LIMITS", "AlbServer", "HandlerSlot", "InFlight", "bound_port", "display_host", "install_uvloop",
            "raise_open_files_limit", "ssl_context"]
 
 log = logging.getLogger("albauth")
@@ -84,8 +84,10 @@ class _AlbRequestHandler(web.RequestHandler):
             self._parser = cast(Any, _MethodTolerantParser(self._parser, python_parser))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.opened_at = self._loop.time()  # for ALB's client_keep_alive.seconds
         manager = self._manager
+        # ALB's client_keep_alive.seconds, checked after each response (HandlerSlot).
+        keep_alive = manager.client_keep_alive if isinstance(manager, AlbServer) else None
+        self.close_at = None if keep_alive is None else self._loop.time() + keep_alive
         if isinstance(manager, AlbServer) and len(manager.connections) >= manager.max_connections:
             manager.refused += 1
             cast(asyncio.Transport, transport).abort()
@@ -109,39 +111,54 @@ class _AlbRequestHandler(web.RequestHandler):
         return resp
 
 
+class InFlight(Protocol):
+    """Counts the requests a handler serves (a configuration generation, so a reload
+    can close what the old one owns once its last request is done)."""
+
+    def started(self) -> None: ...
+
+    def finished(self) -> None: ...
+
+
 class HandlerSlot:
-    """A listener's request handler, replaceable while serving: a reload swaps `handler`,
-    and a request in flight finishes with the one it started with. Each request gets the
-    record its access-log line and metrics are made from."""
+    """A listener's request handler, replaceable while serving: a reload swaps `handler`
+    and its `inflight` counter together, and a request in flight finishes with the ones it
+    started with. Each request gets the record its access-log line and metrics are made
+    from. One coroutine does all of this, because every frame between aiohttp and the
+    listener is resumed at each await of every request."""
 
-    __slots__ = ("handler",)
+    __slots__ = ("handler", "inflight")
 
-    def __init__(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]) -> None:
+    def __init__(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+                 inflight: InFlight) -> None:
         self.handler = handler
+        self.inflight = inflight
+
+    def replace(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+                inflight: InFlight) -> None:
+        self.handler, self.inflight = handler, inflight
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         request[RECORD] = RequestRecord()
-        return await self.handler(request)
-def _closing_after(handler: Any, seconds: float) -> Any:
-    """ALB's `client_keep_alive.seconds`: a client connection older than this is closed after
-    the response in progress (`Connection: close`), however busy it is."""
-
-    async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        resp: web.StreamResponse = await handler(request)
-        opened_at = getattr(request.protocol, "opened_at", None)
-        if opened_at is not None and asyncio.get_running_loop().time() - opened_at >= seconds:
+        inflight = self.inflight
+        inflight.started()
+        try:
+            resp = await self.handler(request)
+        finally:
+            inflight.finished()
+        # ALB's client_keep_alive.seconds: a client connection older than this is closed
+        # after the response in progress (`Connection: close`), however busy it is.
+        close_at = getattr(request.protocol, "close_at", None)
+        if close_at is not None and asyncio.get_running_loop().time() >= close_at:
             resp.force_close()
         return resp
-
-    return handle
 
 
 class AlbServer(web.Server):
     def __init__(self, handler: Any, *, max_connections: int, client_keep_alive: float | None = None,
                  **kwargs: Any) -> None:
-        if client_keep_alive is not None:
-            handler = _closing_after(handler, client_keep_alive)
         super().__init__(handler, **kwargs)
+        self.client_keep_alive = client_keep_alive
         self.max_connections = max_connections
         self.refused = 0
         self.accepted = 0
