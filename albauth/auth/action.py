@@ -78,6 +78,8 @@ class AuthenticateAction:
         self.keys = keys  # signing keys shared through Redis: awaited before the first signature
         self._clients = clients  # keyed by binding
         self._bound: dict[AuthenticateConfig, BoundAction] = {}
+        # By identity first: hashing a frozen config hashes every field, on every request.
+        self._bound_by_id: dict[int, tuple[AuthenticateConfig, BoundAction]] = {}
         self._by_binding: dict[str, BoundAction] = {}
         self._logout_paths: dict[str, BoundAction] = {}  # opt-in, albauth's own (not ALB's)
         self._backchannel_paths: dict[str, BoundAction] = {}
@@ -109,7 +111,7 @@ class AuthenticateAction:
 
     async def check(self, request: web.BaseRequest, config: AuthenticateConfig,
                     origin: ClientOrigin) -> AuthPassed | web.StreamResponse:
-        bound = self._bound[config]
+        bound = self._bound_for(config)
         if config.allow_cors_preflight and is_cors_preflight(request):
             return NOT_AUTHENTICATED  # preflights carry no cookies; the target answers CORS
         if bound.static is not None:
@@ -146,6 +148,14 @@ class AuthenticateAction:
                 return AuthPassed(()) if mode == "allow" else await self._start_login(request, bound, origin)
             session, set_cookies = outcome
         return await self._identity(session, config, tuple(set_cookies))
+
+    def _bound_for(self, config: AuthenticateConfig) -> BoundAction:
+        known = self._bound_by_id.get(id(config))
+        if known is not None and known[0] is config:
+            return known[1]
+        bound = self._bound[config]
+        self._bound_by_id[id(config)] = (config, bound)
+        return bound
 
     async def _identity(self, session: Session, config: AuthenticateConfig,
                         set_cookies: tuple[str, ...] = ()) -> AuthPassed | web.StreamResponse:

@@ -11,8 +11,6 @@ to 50,000 stale tokens, +155 MB per replica)."""
 
 from __future__ import annotations
 
-from cachetools import TTLCache
-
 from albauth.clock import Clock
 from albauth.session.model import Session
 from albauth.signing.albjwt import AlbJwtSigner
@@ -29,10 +27,10 @@ class IdentityHeaders:
         self.signer = signer
         self.clock = clock
         self.reuse_seconds = reuse_seconds
-        # (sid, access token, issuer, client) -> signed token: a refresh changes the access
-        # token and with it the claims, so the key moves on by itself; the old one expires.
-        self._cache: TTLCache[tuple[str, str, str, str], str] = TTLCache(
-            _CACHE_MAX, max(reuse_seconds, 1), timer=clock)
+        # (sid, access token, issuer, client) -> (signed token, reusable until): a refresh
+        # changes the access token and with it the claims, so the key moves on by itself.
+        # A plain dict, not a TTLCache: this lookup runs on every authenticated request.
+        self._cache: dict[tuple[str, str, str, str], tuple[str, float]] = {}
 
     def for_session(self, session: Session, *, issuer: str, client_id: str) -> list[tuple[str, str]]:
         return [
@@ -45,14 +43,24 @@ class IdentityHeaders:
         now = self.clock()
         key = (session.sid, session.access_token, issuer, client_id)
         hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+        if hit is not None and now < hit[1]:
+            return hit[0]
         token = self.signer.sign(session.claims, issuer=issuer, client_id=client_id, now=now)
         if self.reuse_seconds > 0:
-            self._cache[key] = token
+            if len(self._cache) >= _CACHE_MAX:
+                self._drop_expired(now)
+            self._cache[key] = (token, now + self.reuse_seconds)
         return token
+
+    def _drop_expired(self, now: float) -> None:
+        """Expired entries go first; if all are live, the oldest half (dicts keep insertion
+        order), so a flood of sessions costs a re-signature, never unbounded memory."""
+        live = {k: v for k, v in self._cache.items() if now < v[1]}
+        if len(live) >= _CACHE_MAX:
+            live = dict(list(live.items())[len(live) // 2:])
+        self._cache = live
 
     def cached(self) -> int:
         """Signed headers held for reuse, expired ones dropped first."""
-        self._cache.expire()
+        self._drop_expired(self.clock())
         return len(self._cache)

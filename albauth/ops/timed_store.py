@@ -25,6 +25,7 @@ class TimedStore:
         self.can_revoke = store.can_revoke
         self._latency = {op: metrics.store_latency.labels(op) for op in ("load", "save", "delete", "revoke")}
         self._errors = {op: metrics.store_errors.labels(op) for op in ("load", "save", "delete", "revoke")}
+        self._load_latency, self._load_errors = self._latency["load"], self._errors["load"]
 
     async def _timed(self, op: str, call: Awaitable[T]) -> T:
         started = time.perf_counter()
@@ -37,7 +38,15 @@ class TimedStore:
             self._latency[op].observe(time.perf_counter() - started)
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str, binding: str) -> Session | None:
-        return await self._timed("load", self.inner.load(cookies, cookie_name, binding))
+        # `_timed` inlined: load runs on every authenticated request, one coroutine less.
+        started = time.perf_counter()
+        try:
+            return await self.inner.load(cookies, cookie_name, binding)
+        except SessionStoreError:
+            self._load_errors.inc()
+            raise
+        finally:
+            self._load_latency.observe(time.perf_counter() - started)
 
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
                    policy: CookiePolicy, now: float) -> list[str]:
