@@ -21,7 +21,7 @@ from albauth.contracts import NOT_AUTHENTICATED, Authenticator, AuthPassed, Bear
 from albauth.error_pages import SERVER, alb_error_response
 from albauth.forward_auth import ForwardAuth, is_forward_auth_path
 from albauth.forwarded import forwarded_request_headers
-from albauth.ops.request_record import REDIRECT_URL, record_of
+from albauth.ops.request_record import REDIRECT_URL, header_fields_bytes, record_of
 from albauth.paths import NormalTarget, PathPolicy, UnsafePath, normalize_target
 from albauth.proxy import Forwarder
 from albauth.response_policy import ResponsePolicy
@@ -99,7 +99,7 @@ class ListenerHandler:
         xff = ", ".join(headers.getall("X-Forwarded-For", ())) or None
         if xff is not None and xff.count(",") + 1 > MAX_XFF_ADDRESSES:
             return alb_error_response(463)
-        if sum(len(k) + len(v) + 4 for k, v in request.raw_headers) > MAX_HEADERS_BYTES:
+        if header_fields_bytes(request) > MAX_HEADERS_BYTES:
             return alb_error_response(400)
         if not headers.get("Host", "").isascii():
             # A host name is ASCII (RFC 3986 3.2.2; IDNs travel as punycode); bytes that are

@@ -20,8 +20,8 @@ from prometheus_client import Counter
 from albauth.ops.access_line import ConnectionFacts, LineContext, alb_line
 from albauth.ops.access_log import format_json
 from albauth.ops.log_sink import LineSink
-from albauth.ops.metrics import Metrics
-from albauth.ops.request_record import ERROR_REASON, REDIRECT_URL, RequestRecord, record_of
+from albauth.ops.metrics import Metrics, Tally
+from albauth.ops.request_record import ERROR_REASON, REDIRECT_URL, RequestRecord, header_fields_bytes, record_of
 
 __all__ = ["AccessLog", "ListenerObserver", "ObserverHook", "default_elb_name"]
 
@@ -58,6 +58,7 @@ class ListenerObserver:
         self.https = https
         self.access_log = access_log
         self._requests: dict[tuple[str, str], Counter] = {}
+        self._tally = metrics.tally
         self._bytes = metrics.processed_bytes.labels(self.listener)
         self._elb = {c: m.labels(self.listener) for c, m in metrics.elb_codes.items()}
         self._groups: dict[str, _GroupMetrics] = {}
@@ -74,18 +75,19 @@ class ListenerObserver:
         counter = self._requests.get((rule, group))
         if counter is None:
             counter = self._requests[(rule, group)] = self.metrics.requests.labels(self.listener, rule, group)
-        counter.inc()
+        counts = self._tally.counts
+        counts[counter] += 1
         received = _received_bytes(request)
         sent = response.body_length
-        self._bytes.inc(received + sent)
+        counts[self._bytes] += received + sent
         if record.target_status is not None:
-            self._target(group).count(record)
+            self._target(group).count(record, self._tally)
         elif response.status >= 300:
             elb = self._elb.get(_code_class(response.status))
             if elb is not None:
-                elb.inc()
+                counts[elb] += 1
         if record.target_connect_failed:
-            self._target(group).connection_errors.inc()
+            counts[self._target(group).connection_errors] += 1
         if self.access_log is not None:
             line = self.line(request, response, record, received, sent, conn(request))
             self.access_log.sink.write(self.access_log.render(line))
@@ -114,13 +116,13 @@ class _GroupMetrics:
         self.response_time = metrics.target_response_time.labels(group)
         self.connection_errors = metrics.target_connection_errors.labels(group)
 
-    def count(self, record: RequestRecord) -> None:
+    def count(self, record: RequestRecord, tally: Tally) -> None:
         assert record.target_status is not None
         codes = self.codes.get(_code_class(record.target_status))
         if codes is not None:
-            codes.inc()
+            tally.counts[codes] += 1
         if record.target_sent is not None and record.target_responded is not None:
-            self.response_time.observe(record.target_responded - record.target_sent)
+            tally.observe(self.response_time, record.target_responded - record.target_sent)
 
 
 def connection_facts(request: web.BaseRequest) -> ConnectionFacts:
@@ -138,7 +140,7 @@ def _received_bytes(request: web.BaseRequest) -> int:
     """ALB counts the request as it came, headers included: the request line, each header
     line, the blank line, the body read."""
     head = len(request.method) + len(request.raw_path) + 12
-    head += sum(len(k) + len(v) + 4 for k, v in request.raw_headers) + 2
+    head += header_fields_bytes(request) + 2
     return head + request.content.total_bytes
 
 

@@ -306,8 +306,8 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.head_done:
             return  # trailer fields: dropped, as before (aiohttp's client dropped them too)
-        self._head_size += len(name) + len(value) + 4
         n = len(name)
+        self._head_size += n + len(value) + 4
         text = value.decode("utf-8", "surrogateescape")
         if n == 14 and name.lower() == b"content-length":
             self.content_length = int(value)  # llhttp has checked the digits
