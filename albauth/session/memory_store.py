@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cachetools import LRUCache
-
 from albauth.clock import Clock, system_clock
+from albauth.lru import Lru
 from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices
 from albauth.session.errors import SessionInvalid
 from albauth.session.model import Session
@@ -48,7 +47,7 @@ class MemorySessionStore:
         self._sweep_interval = sweep_interval
         self._next_sweep = 0.0
         self._entries: dict[str, _Entry] = {}
-        self._issued: LRUCache[str, bool] = LRUCache(_KNOWN_TICKETS)
+        self._issued: Lru[str, bool] = Lru(_KNOWN_TICKETS)
 
     def __len__(self) -> int:
         return len(self._entries)

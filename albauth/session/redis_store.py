@@ -37,10 +37,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cachetools import LRUCache
 from redis.exceptions import RedisClusterException, RedisError
 
 from albauth.clock import Clock, system_clock
+from albauth.lru import Lru
 from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_indices
 from albauth.session.errors import SessionInvalid, SessionStoreUnavailable
 from albauth.session.model import Session
@@ -120,8 +120,8 @@ class RedisSessionStore:
         self._max_connections = max_connections
         self._wait_timeout = wait_timeout
         self._pool: _Pool | None = None
-        self._tickets: LRUCache[str, Ticket] = LRUCache(_TICKET_CACHE_SIZE)
-        self._opened: LRUCache[tuple[bytes, bytes], Session] = LRUCache(_OPENED_CACHE_SIZE)
+        self._tickets: Lru[str, Ticket] = Lru(_TICKET_CACHE_SIZE)
+        self._opened: Lru[tuple[bytes, bytes], Session] = Lru(_OPENED_CACHE_SIZE)
         self._opened_tickets = OpenedTickets(sealer)
 
     @classmethod

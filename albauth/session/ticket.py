@@ -13,8 +13,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cachetools import LRUCache
-
+from albauth.lru import Lru
 from albauth.session.cookies import encode_value, unshard
 from albauth.session.errors import SessionInvalid
 from albauth.session.sealed_cookie import open_sealed_cookie, session_aad
@@ -82,7 +81,7 @@ class OpenedTickets:
 
     def __init__(self, sealer: Sealer, size: int = 4096) -> None:
         self._sealer = sealer
-        self._opened: LRUCache[tuple[str, str, str], Ticket] = LRUCache(size)
+        self._opened: Lru[tuple[str, str, str], Ticket] = Lru(size)
 
     def open(self, cookies: Mapping[str, str], cookie_name: str, binding: str) -> Ticket | None:
         value = unshard(cookies, cookie_name)
