@@ -90,29 +90,18 @@ class _ConnectionCollector(Collector):
 
 
 class Tally:
-    """Per-request counts and observations kept as plain numbers and handed to their
-    Prometheus children when the metrics are read: a child's `inc()` is three Python calls
-    and a lock, which one event loop does not need per request. Observations are handed
-    over every `_OBSERVED_MAX` as well, so an unread process holds no more than that."""
-
-    _OBSERVED_MAX = 4096
+    """Per-request counts kept as plain numbers and handed to their Prometheus children
+    when the metrics are read: a child's `inc()` is three Python calls and a lock, which
+    one event loop does not need per request. (Histograms observe directly: deferring an
+    observation saves nothing.)"""
 
     def __init__(self) -> None:
         self.counts: defaultdict[Counter, float] = defaultdict(float)  # child -> amount
-        self._observed: list[tuple[Histogram, float]] = []
-
-    def observe(self, child: Histogram, value: float) -> None:
-        self._observed.append((child, value))
-        if len(self._observed) >= self._OBSERVED_MAX:
-            self.flush()
 
     def flush(self) -> None:
         counts, self.counts = self.counts, defaultdict(float)
         for child, amount in counts.items():
             child.inc(amount)
-        observed, self._observed = self._observed, []
-        for histogram, value in observed:
-            histogram.observe(value)
 
 
 class Metrics:

@@ -122,7 +122,7 @@ class _GroupMetrics:
         if codes is not None:
             tally.counts[codes] += 1
         if record.target_sent is not None and record.target_responded is not None:
-            tally.observe(self.response_time, record.target_responded - record.target_sent)
+            self.response_time.observe(record.target_responded - record.target_sent)
 
 
 def connection_facts(request: web.BaseRequest) -> ConnectionFacts:

@@ -26,7 +26,6 @@ class TimedStore:
         self._latency = {op: metrics.store_latency.labels(op) for op in ("load", "save", "delete", "revoke")}
         self._errors = {op: metrics.store_errors.labels(op) for op in ("load", "save", "delete", "revoke")}
         self._load_latency, self._load_errors = self._latency["load"], self._errors["load"]
-        self._tally = metrics.tally
 
     async def _timed(self, op: str, call: Awaitable[T]) -> T:
         started = time.perf_counter()
@@ -47,7 +46,7 @@ class TimedStore:
             self._load_errors.inc()
             raise
         finally:
-            self._tally.observe(self._load_latency, time.perf_counter() - started)
+            self._load_latency.observe(time.perf_counter() - started)
 
     async def save(self, session: Session, cookie_name: str, cookies: Mapping[str, str],
                    policy: CookiePolicy, now: float) -> list[str]:
