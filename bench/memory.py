@@ -209,7 +209,9 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any] | None:
         return None
     finally:
         procs.stop_all()
-        if not args.keep:
+        if args.keep:
+            print(f"work dir kept: {workdir}")
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
