@@ -269,3 +269,7 @@ def _start_peers(keys: list[str], args: argparse.Namespace, upstream: str, idp: 
         check_ok(url, cookie)
         out.append(Scenario(key, labels[key], url, cookie, pgid=pgid))
     return out
+
+
+# The parts the flow benchmarks (logins.py, memory.py) start on their own.
+start_idp, start_redis, auth_env = _start_idp, _start_redis, _auth_env
