@@ -31,6 +31,7 @@ class IdentityHeaders:
         # changes the access token and with it the claims, so the key moves on by itself.
         # A plain dict, not a TTLCache: this lookup runs on every authenticated request.
         self._cache: dict[tuple[str, str, str, str], tuple[str, float]] = {}
+        self._next_sweep = 0.0
 
     def for_session(self, session: Session, *, issuer: str, client_id: str) -> list[tuple[str, str]]:
         return [
@@ -47,8 +48,10 @@ class IdentityHeaders:
             return hit[0]
         token = self.signer.sign(session.claims, issuer=issuer, client_id=client_id, now=now)
         if self.reuse_seconds > 0:
-            if len(self._cache) >= _CACHE_MAX:
+            if now >= self._next_sweep or len(self._cache) >= _CACHE_MAX:
+                # Once per reuse period: what the cache holds is the last period's sessions.
                 self._drop_expired(now)
+                self._next_sweep = now + self.reuse_seconds
             self._cache[key] = (token, now + self.reuse_seconds)
         return token
 
@@ -61,6 +64,5 @@ class IdentityHeaders:
         self._cache = live
 
     def cached(self) -> int:
-        """Signed headers held for reuse, expired ones dropped first."""
-        self._drop_expired(self.clock())
+        """Signed headers held (expired ones go at the next sweep, within a reuse period)."""
         return len(self._cache)

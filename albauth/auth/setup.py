@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -23,11 +24,13 @@ from albauth.ops.metrics import Metrics
 from albauth.ops.timed_store import TimedStore
 from albauth.session.factory import BuiltStore, build_store
 from albauth.session.model import binding_for
-from albauth.session.redis_store import RedisSessionStore
 from albauth.session.sealing import Sealer, generate_secret
 from albauth.signing.albjwt import AlbJwtSigner, default_signer_arn
 from albauth.signing.keyring import KeyRing
 from albauth.signing.shared_keys import SharedKeyRing, key_sealer
+
+if TYPE_CHECKING:  # only a type here: redis-py is imported when the store is Redis
+    from albauth.session.redis_store import RedisSessionStore
 
 __all__ = ["Authentication", "SessionBackend", "build_authentication", "refresh_coordinator", "session_backend",
            "session_secrets", "signer_arn"]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from albauth.clock import Clock
 from albauth.config.model import SessionSettings
 from albauth.session.cookie_store import CookieSessionStore
 from albauth.session.memory_store import MemorySessionStore
-from albauth.session.redis_store import RedisSessionStore
 from albauth.session.sealing import Sealer
 from albauth.session.store import SessionStore
+
+if TYPE_CHECKING:  # redis-py costs ~7 MiB per process: imported only when the store is Redis
+    from albauth.session.redis_store import RedisSessionStore
 
 __all__ = ["BuiltStore", "build_store"]
 
@@ -29,6 +32,8 @@ def build_store(settings: SessionSettings, secrets: tuple[str, ...], clock: Cloc
         return BuiltStore(MemorySessionStore(sealer, clock))
     if settings.store == "redis":
         assert settings.redis_url  # required by the config loader
+        from albauth.session.redis_store import RedisSessionStore
+
         redis = RedisSessionStore.from_url(settings.redis_url, sealer=sealer, clock=clock,
                                            key_prefix=settings.key_prefix)
         return BuiltStore(redis, redis)
