@@ -15,7 +15,7 @@ from albauth.session.cookies import CookiePolicy, expire, replace_shards, shard_
 from albauth.session.errors import SessionInvalid
 from albauth.session.model import Session
 from albauth.session.sealing import Sealer
-from albauth.session.ticket import Ticket, open_ticket, seal_ticket
+from albauth.session.ticket import OpenedTickets, Ticket, seal_ticket
 
 __all__ = ["MemorySessionStore"]
 
@@ -48,13 +48,14 @@ class MemorySessionStore:
         self._next_sweep = 0.0
         self._entries: dict[str, _Entry] = {}
         self._issued: Lru[str, bool] = Lru(_KNOWN_TICKETS)
+        self._tickets = OpenedTickets(sealer)  # unsealing a ticket per request is most of a load
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def load(self, cookies: Mapping[str, str], cookie_name: str,
                    binding: str) -> Session | None:
-        ticket = open_ticket(self._sealer, cookies, cookie_name, binding)
+        ticket = self._tickets.open(cookies, cookie_name, binding)
         if ticket is None:
             return None
         entry = self._entries.get(ticket.sid)
@@ -95,6 +96,7 @@ class MemorySessionStore:
 
     async def close(self) -> None:
         self._entries.clear()
+        self._tickets.clear()
 
     def _sweep(self, now: float) -> None:
         if now < self._next_sweep:
