@@ -41,5 +41,12 @@ class Lru(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def pop(self, key: K) -> V | None:
+        return self._items.pop(key, None)
+
+    def items(self) -> list[tuple[K, V]]:
+        """A copy, least recently used first: the map may change while it is walked."""
+        return list(self._items.items())
+
     def clear(self) -> None:
         self._items.clear()

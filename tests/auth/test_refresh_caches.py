@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from albauth.auth.headers import IdentityHeaders
+from albauth.auth.headers import _CACHE_MAX, IdentityHeaders
 from albauth.auth.refresh import RefreshOutcome, SingleFlightRefresher
 from albauth.clock import FakeClock
 from albauth.session.model import Session
@@ -95,3 +95,20 @@ async def _refreshed(s: Session) -> Session:
 
 async def _nothing() -> Session | None:
     return None
+
+
+def test_the_signed_header_cache_is_bounded_and_keeps_the_busy_sessions(clock: FakeClock) -> None:
+    """More distinct sessions in one reuse period than the cache holds: it stays at its
+    bound (about 1 kB an entry), and a session that keeps sending requests stays signed."""
+    headers = IdentityHeaders(AlbJwtSigner(KeyRing.generate(), signer_arn="arn:test"), clock,
+                              reuse_seconds=30)
+    busy = Session(sid="busy", binding="b", claims={"sub": "busy"}, access_token="busy-token",
+                   refresh_token=None, access_token_expires_at=None, authenticated_at=clock(),
+                   expires_at=clock() + 86400)
+    first = headers.data(busy, issuer=ISSUER, client_id=CLIENT)
+    for n in range(_CACHE_MAX + 500):
+        headers.data(replace(busy, sid=f"other-{n}", access_token=f"token-{n}"), issuer=ISSUER, client_id=CLIENT)
+        if n % 100 == 0:
+            assert headers.data(busy, issuer=ISSUER, client_id=CLIENT) == first
+    assert headers.cached() == _CACHE_MAX
+    assert headers.data(busy, issuer=ISSUER, client_id=CLIENT) == first
