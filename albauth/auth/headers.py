@@ -23,7 +23,7 @@ ACCESS_TOKEN = "X-Amzn-Oidc-Accesstoken"
 IDENTITY = "X-Amzn-Oidc-Identity"
 DATA = "X-Amzn-Oidc-Data"
 
-_CACHE_MAX = 4096
+_CACHE_MAX = 1024
 
 
 class IdentityHeaders:

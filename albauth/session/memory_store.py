@@ -66,7 +66,7 @@ class MemorySessionStore:
         self._next_sweep = 0.0
         self._entries: dict[str, _Entry] = {}
         self._issued: Lru[str, bool] = Lru(_KNOWN_TICKETS)
-        self._tickets = OpenedTickets(sealer)  # unsealing a ticket per request is most of a load
+        self._tickets = OpenedTickets(sealer, _OPENED)  # unsealing a ticket per request is most of a load
         self._opened: Lru[str, Session] = Lru(_OPENED)  # by sid, always the entry's session
 
     def __len__(self) -> int:
