@@ -199,7 +199,8 @@ def report(rows: list[dict[str, Any]], written: dict[str, Any], profiles: dict[s
     return "\n".join(out)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     started, stamp, facts = time.monotonic(), utc_stamp(), machine_facts()
     try:
@@ -220,4 +221,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

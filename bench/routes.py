@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common import Processes, free_port
 from http_login import check_ok, login
@@ -116,3 +117,20 @@ def cpu_busy_since(before: dict[str, tuple[int, int]]) -> dict[str, float]:
     """Each CPU's busy share since `before` (whatever ran there: ours and neighbours')."""
     now = cpu_ticks()
     return {k: (now[k][0] - b[0]) / max(1, now[k][1] - b[1]) for k, b in before.items() if k in now}
+
+
+def bottleneck(runs: list[dict[str, Any]], pinned: bool) -> str:
+    """Which side limited a series, from its median run: the proxy when its process group
+    used ≥ 90 % of a core; the client side when CPU1 (client and upstream, `--pin split`)
+    was ≥ 95 % busy; else neither (waiting, or neighbours on the machine)."""
+    def med(get: Any) -> float:
+        vals = sorted(get(r) for r in runs)
+        return float(vals[len(vals) // 2])
+
+    proxy = med(lambda r: r.get("proxy_busy") or 0.0)
+    if proxy >= 0.9:
+        return "proxy"
+    if not pinned:
+        return "– (unpinned)"
+    side = med(lambda r: r["cpu_busy"].get("cpu1", 0.0))
+    return f"client side (CPU1 {100 * side:.0f} %)" if side >= 0.95 else "neither"

@@ -3,7 +3,7 @@ MiB/s, direct to the upstream (the ceiling), through nginx (the baseline), throu
 albauth's forward rule and through albauth with a logged-in session (cookie store), in
 alternating rounds; reported as ratios against nginx in the same round.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/transfer.py                 # 3 rounds x 3 transfers
+    PYTHONPATH=$PWD .venv/bin/python bench/transfer.py                 # 5 rounds x 5 transfers, ~1 minute
     PYTHONPATH=$PWD .venv/bin/python bench/transfer.py --rounds 2 --repeat 2 --size-mib 50
 
 The upstream is nginx (1 worker): `sendfile on` serves the file; the upload location reads
@@ -47,7 +47,17 @@ from rounds import (
     utc_stamp,
     write_document,
 )
-from routes import BASELINE, ROUTES, Route, cpu_busy_since, cpu_ticks, group_hwm_kib, parse_routes, start_routes
+from routes import (
+    BASELINE,
+    ROUTES,
+    Route,
+    bottleneck,
+    cpu_busy_since,
+    cpu_ticks,
+    group_hwm_kib,
+    parse_routes,
+    start_routes,
+)
 from servers import start_nginx
 
 MIB = 1 << 20
@@ -99,8 +109,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/transfer.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size-mib", type=int, default=100, help="size of the file moved each way (default 100)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
-    p.add_argument("--repeat", type=int, default=3, help="transfers per series and round (default 3)")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    p.add_argument("--repeat", type=int, default=5, help="transfers per series and round (default 5)")
     p.add_argument("--routes", default=",".join(k for k, _ in ROUTES),
                    help=f"comma-separated subset of {', '.join(k for k, _ in ROUTES)} ({BASELINE} always)")
     p.add_argument("--directions", default=",".join(DIRECTIONS), help="download, upload or both (default)")
@@ -223,7 +233,7 @@ def _mib(kib: int | None) -> str:
     return "–" if kib is None else f"{kib / 1024:.0f}"
 
 
-def report(rows: list[dict[str, Any]], memory: dict[str, dict[str, Any]]) -> str:
+def report(rows: list[dict[str, Any]], memory: dict[str, dict[str, Any]], pinned: bool) -> str:
     def median_of(name: str) -> Any:
         def cell(r: dict[str, Any]) -> str:
             vals = sorted(v for x in r["runs"] if (v := x.get(name)) is not None)
@@ -244,10 +254,12 @@ def report(rows: list[dict[str, Any]], memory: dict[str, dict[str, Any]]) -> str
 
     return markdown_table(rows, METRIC, [("proxy / client / upstream CPU", busy3),
                                          ("CPU0 / CPU1 busy", cores),
-                                         ("proxy VmHWM MiB before → after", hwm)])
+                                         ("proxy VmHWM MiB before → after", hwm),
+                                         ("bottleneck", lambda r: bottleneck(r["runs"], pinned))])
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     routes_wanted = parse_routes(args.routes)
     directions = [d for d in DIRECTIONS if d in args.directions.split(",")]
@@ -266,9 +278,9 @@ def main(argv: list[str]) -> int:
     out = write_document("transfer", args, argv, stamp, facts, started, method=method, size_bytes=args.size_mib * MIB,
                          results=rows, memory=memory)
     print_header(out, facts, "bench/transfer.py " + " ".join(argv))
-    print(report(rows, memory))
+    print(report(rows, memory, args.proxy_cpu is not None))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
