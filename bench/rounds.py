@@ -135,7 +135,7 @@ def markdown_table(rows: list[dict[str, Any]], metric: Metric, extra: list[tuple
         return "–" if v is None else format(v, fmt)
 
     head = ["series", f"{metric.rate_label} (median)", "vs baseline", "per round", metric.cost_label,
-            "CPU vs baseline", *(name for name, _ in extra)]
+            "CPU vs baseline", "CPU per round", *(name for name, _ in extra)]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
         base = f" (/ {r['baseline']})" if r["baseline"] else ""
@@ -144,6 +144,7 @@ def markdown_table(rows: list[dict[str, Any]], metric: Metric, extra: list[tuple
                  " ".join(f"{x:.3f}" for x in r.get("ratio_per_round", [])) or "–",
                  num(r[f"{metric.cost}_median"], ".2f"),
                  num(r.get("cost_vs_baseline"), ".3f") + ("x" if r.get("cost_vs_baseline") else ""),
+                 " ".join(f"{x:.3f}" for x in r.get("cost_per_round", [])) or "–",
                  *(f(r) for _, f in extra)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

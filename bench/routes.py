@@ -122,7 +122,8 @@ def cpu_busy_since(before: dict[str, tuple[int, int]]) -> dict[str, float]:
 def bottleneck(runs: list[dict[str, Any]], pinned: bool) -> str:
     """Which side limited a series, from its median run: the proxy when its process group
     used ≥ 90 % of a core; the client side when CPU1 (client and upstream, `--pin split`)
-    was ≥ 95 % busy; else neither (waiting, or neighbours on the machine)."""
+    was ≥ 95 % busy; the proxy's core, shared, when CPU0 was ≥ 95 % busy without the proxy
+    using it all (neighbours on the machine); else neither."""
     def med(get: Any) -> float:
         vals = sorted(get(r) for r in runs)
         return float(vals[len(vals) // 2])
@@ -133,4 +134,7 @@ def bottleneck(runs: list[dict[str, Any]], pinned: bool) -> str:
     if not pinned:
         return "– (unpinned)"
     side = med(lambda r: r["cpu_busy"].get("cpu1", 0.0))
-    return f"client side (CPU1 {100 * side:.0f} %)" if side >= 0.95 else "neither"
+    if side >= 0.95:
+        return f"client side (CPU1 {100 * side:.0f} %)"
+    own = med(lambda r: r["cpu_busy"].get("cpu0", 0.0))
+    return f"proxy's core shared (CPU0 {100 * own:.0f} %)" if own >= 0.95 else "neither"

@@ -149,9 +149,9 @@ def curl_once(url: str, direction: str, blob: Path, size: int, cookie: str, cpu:
     argv.append(f"{url}/{direction}")
     if cpu is not None:
         argv = ["taskset", "-c", cpu, *argv]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     res = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - wall
     body, _, stats = res.stdout.rpartition("\n")
     fields = stats.split()
     if res.returncode != 0 or len(fields) != 4 or fields[0] != "200":
@@ -164,7 +164,7 @@ def curl_once(url: str, direction: str, blob: Path, size: int, cookie: str, cpu:
         if read < size:
             raise RuntimeError(f"upload {url}: the upstream read {read} bytes of {size}")
     client_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"bytes": moved, "seconds": float(fields[3]), "client_cpu_s": client_s}
+    return {"bytes": moved, "seconds": float(fields[3]), "client_cpu_s": client_s, "client_wall_s": wall}
 
 
 def measure(route: Route, direction: str, args: argparse.Namespace, blob: Path, size: int,
@@ -190,7 +190,7 @@ def measure(route: Route, direction: str, args: argparse.Namespace, blob: Path, 
         "cpu_ms_per_mib": proxy_s * 1e3 / mib if proxy_s is not None else None,
         "proxy_busy": proxy_s / seconds if proxy_s is not None else None,
         "upstream_busy": upstream_s / seconds,
-        "client_busy": client_s / seconds,
+        "client_busy": client_s / sum(d["client_wall_s"] for d in done),  # curl's start-up included
         "cpu_busy": busy,
     }
 
@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     method = ("curl (one process per transfer, pinned with the upstream) moves the file --repeat times per "
               "series and round; mib_s = bytes / curl's time_total summed; ratio_vs_baseline = median over "
               "rounds of (series MiB/s / nginx MiB/s of the same direction and round); cpu_ms_per_mib = CPU "
-              "time of the proxy's process group (schedstat) / MiB; *_busy = CPU seconds / transfer seconds; "
+              "time of the proxy's process group (schedstat) / MiB; proxy_busy, upstream_busy = CPU seconds / "
+              "transfer seconds, client_busy = curl's CPU / curl's wall time; "
               "vmhwm_kib = the largest VmHWM in the proxy's process group")
     out = write_document("transfer", args, argv, stamp, facts, started, method=method, size_bytes=args.size_mib * MIB,
                          results=rows, memory=memory)
