@@ -156,7 +156,7 @@ def profile_both(args: argparse.Namespace, scenarios: list[Scenario], procs: Pro
 def log_share(collapsed: Path) -> dict[str, Any]:
     """Samples in the access-log code (inclusive), and by function."""
     prof = _profile_module()
-    total = in_log = 0
+    total = in_log = observer = 0
     by_frame: collections.Counter[str] = collections.Counter()
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -168,10 +168,13 @@ def log_share(collapsed: Path) -> dict[str, Any]:
         hits = {prof._short(f) for f in frames if any(m in f for m in LOG_FRAMES)}
         if hits:
             in_log += c
+        if any(f.startswith("ObserverHook.log (") for f in frames):  # metrics and, when on, the line
+            observer += c
         for h in hits:
             by_frame[h] += c
     return {"samples": total, "access_log_samples": in_log,
             "access_log_share": in_log / total if total else None,
+            "observer_share": observer / total if total else None,
             "access_log_frames": {f: c / total for f, c in by_frame.most_common(12)},
             "top": prof.top(collapsed, 15)}
 
@@ -194,7 +197,8 @@ def report(rows: list[dict[str, Any]], written: dict[str, Any], profiles: dict[s
             continue
         share = p["access_log_share"]
         out.append(f"\npy-spy, log {key}: {p['samples']} samples at {p['rps_under_pyspy']:,.0f} req/s; "
-                   f"in access-log code: {100 * share:.1f} %")
+                   f"in access-log code: {100 * share:.1f} %; in ObserverHook.log (metrics + line): "
+                   f"{100 * p['observer_share']:.1f} %")
         out += [f"  {100 * v:5.1f} %  {f}" for f, v in p["access_log_frames"].items()]
     return "\n".join(out)
 
