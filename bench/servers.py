@@ -260,16 +260,13 @@ def _start_albauths(args: argparse.Namespace, selected: list[str], upstream: str
     selected = [k for k in selected if not k.startswith("peer-")]
     for variant, src in srcs.items():
         for key in selected:
-            port = free_port()
             name = f"{key}{'-' + variant if variant else ''}"
-            workers = ["--workers", "2"] if key.endswith("-w2") else []
-            proc = procs.start(name, [PY, "-m", "albauth", "serve", *workers], cpu=args.proxy_cpu,
-                               env=albauth_env(src, port, upstream, _auth_env(key, idp, redis_url, workdir)))
-            wait_port(port, proc, name, procs)
-            url = f"http://127.0.0.1:{port}"
+            workers = ("--workers", "2") if key.endswith("-w2") else ()
+            url, pid = start_albauth(procs, name, src, upstream, _auth_env(key, idp, redis_url, workdir),
+                                     args.proxy_cpu, workers)
             cookie = login(url) if key.startswith("auth-") else ""
             check_ok(url, cookie)
-            out.append(Scenario(key, labels[key], url, cookie, variant, pgid=proc.pid))
+            out.append(Scenario(key, labels[key], url, cookie, variant, pgid=pid))
     return out
 
 
