@@ -30,7 +30,7 @@ from http_login import check_ok, login
 from measure import Scenario
 from peer import available, peer_login, start_apache
 
-NGINX_COMMON = """
+NGINX_COMMON = """{main}
 worker_processes 1;
 daemon off;
 pid {dir}/{name}.pid;
@@ -74,10 +74,11 @@ NGINX_PROXY = """
 
 
 def start_nginx(procs: Processes, workdir: Path, name: str, body: str, port: int,
-                cpu: str | None) -> tuple[str, int]:
+                cpu: str | None, main: str = "") -> tuple[str, int]:
+    """`main`: directives of the main context (load_module)."""
     (workdir / f"{name}-tmp").mkdir(exist_ok=True)
     conf = workdir / f"{name}.conf"
-    conf.write_text(NGINX_COMMON.format(dir=workdir, name=name, body=body))
+    conf.write_text(NGINX_COMMON.format(dir=workdir, name=name, body=body, main=main))
     proc = procs.start(name, ["nginx", "-p", str(workdir), "-e", str(workdir / f"{name}-error.log"),
                               "-c", str(conf)], cpu=cpu)
     wait_port(port, proc, name, procs)
@@ -187,7 +188,7 @@ def _start_reference_servers(args: argparse.Namespace, wanted: set[str], workdir
     return upstream, out
 
 
-def _start_idp(src: Path, side: str | None, procs: Processes) -> str:
+def start_idp(src: Path, side: str | None, procs: Processes) -> str:
     idp_port = free_port()
     proc = procs.start("idp", [PY, "-m", "albauth", "idp", "--host", "127.0.0.1", "--port", str(idp_port),
                                "--users", str(BENCH / "idp-users.yaml")],
@@ -206,6 +207,21 @@ def _start_redis(side: str | None, workdir: Path, procs: Processes) -> str | Non
                                  "--dir", str(workdir)], cpu=side)
     wait_port(rport, proc, "redis", procs)
     return f"redis://127.0.0.1:{rport}/0"
+
+
+def start_albauth(procs: Processes, name: str, src: Path, upstream: str, extra: dict[str, str],
+                  cpu: str | None, argv: tuple[str, ...] = ()) -> tuple[str, int]:
+    """One `albauth serve` (environment-only mode) from the snapshot `src`; its URL and pid."""
+    port = free_port()
+    proc = procs.start(name, [PY, "-m", "albauth", "serve", *argv], cpu=cpu,
+                       env=albauth_env(src, port, upstream, extra))
+    wait_port(port, proc, name, procs)
+    return f"http://127.0.0.1:{port}", proc.pid
+
+
+def session_env(idp: str, workdir: Path) -> dict[str, str]:
+    """authenticate-oidc against the provider `idp`, sessions in the cookie store."""
+    return _auth_env("auth-cookie", idp, None, workdir)
 
 
 def _auth_env(key: str, idp: str, redis_url: str | None, workdir: Path) -> dict[str, str]:
@@ -231,7 +247,7 @@ def _start_albauths(args: argparse.Namespace, selected: list[str], upstream: str
     srcs.update((v.name, snapshot_albauth(workdir, v.name, v)) for v in variants)
     idp = redis_url = ""
     if any(k.startswith(("auth-", "peer-")) for k in selected):
-        idp = _start_idp(srcs[""], args.side_cpu, procs)
+        idp = start_idp(srcs[""], args.side_cpu, procs)
     if any(k.startswith("peer-") for k in selected) and (why := available()):
         print(f"skipping the peer: {why}", file=sys.stderr)
         selected = [k for k in selected if not k.startswith("peer-")]
@@ -244,16 +260,13 @@ def _start_albauths(args: argparse.Namespace, selected: list[str], upstream: str
     selected = [k for k in selected if not k.startswith("peer-")]
     for variant, src in srcs.items():
         for key in selected:
-            port = free_port()
             name = f"{key}{'-' + variant if variant else ''}"
-            workers = ["--workers", "2"] if key.endswith("-w2") else []
-            proc = procs.start(name, [PY, "-m", "albauth", "serve", *workers], cpu=args.proxy_cpu,
-                               env=albauth_env(src, port, upstream, _auth_env(key, idp, redis_url, workdir)))
-            wait_port(port, proc, name, procs)
-            url = f"http://127.0.0.1:{port}"
+            workers = ("--workers", "2") if key.endswith("-w2") else ()
+            url, pid = start_albauth(procs, name, src, upstream, _auth_env(key, idp, redis_url, workdir),
+                                     args.proxy_cpu, workers)
             cookie = login(url) if key.startswith("auth-") else ""
             check_ok(url, cookie)
-            out.append(Scenario(key, labels[key], url, cookie, variant, pgid=proc.pid))
+            out.append(Scenario(key, labels[key], url, cookie, variant, pgid=pid))
     return out
 
 
@@ -272,4 +285,4 @@ def _start_peers(keys: list[str], args: argparse.Namespace, upstream: str, idp: 
 
 
 # The parts the flow benchmarks (logins.py, memory.py) start on their own.
-start_idp, start_redis, auth_env = _start_idp, _start_redis, _auth_env
+start_redis, auth_env = _start_redis, _auth_env
