@@ -11,10 +11,12 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
@@ -53,6 +55,20 @@ from albauth.session.store import SessionStore
 log = logging.getLogger("albauth.auth")
 
 MAX_CLAIMS_BYTES = 11 * 1024  # userinfo JSON + access token (spec 2.6)
+
+
+# RFC 3986's unreserved characters need no escape: the state, nonce and PKCE challenge are
+# base64url, and quote() is a Python loop over every byte of a ~300-character state.
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
+
+
+def _component(value: str) -> str:
+    return value if _UNRESERVED(value) else _quoted(value)
+
+
+@lru_cache(maxsize=256)  # the values that need escapes are the constant ones: redirect_uri, scope
+def _quoted(value: str) -> str:
+    return quote(value, safe="")
 
 
 class KeysReady(Protocol):
@@ -269,7 +285,7 @@ class AuthenticateAction:
             params += [("code_challenge", pkce_challenge(verifier)), ("code_challenge_method", "S256")]
         if oidc_nonce:
             params.append(("nonce", oidc_nonce))
-        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
+        query = "&".join(f"{_component(k)}={_component(v)}" for k, v in params)
         endpoint = metadata.authorization_endpoint
         location = f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
         resp = web.Response(status=302, headers={"Location": location, "Server": SERVER})
