@@ -57,16 +57,22 @@ log = logging.getLogger("albauth.auth")
 MAX_CLAIMS_BYTES = 11 * 1024  # userinfo JSON + access token (spec 2.6)
 
 
-# RFC 3986's unreserved characters need no escape: the state, nonce and PKCE challenge are
-# base64url, and quote() is a Python loop over every byte of a ~300-character state.
+# RFC 3986's unreserved characters need no escape, and the state (standard base64) needs
+# three: quote() is a Python loop over every byte of a ~300-character state.
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
+_BASE64 = re.compile(r"[A-Za-z0-9+/=._~-]*").fullmatch
+_BASE64_ESCAPES = str.maketrans({"+": "%2B", "/": "%2F", "=": "%3D"})
 
 
 def _component(value: str) -> str:
-    return value if _UNRESERVED(value) else _quoted(value)
+    if _UNRESERVED(value):
+        return value
+    if _BASE64(value):
+        return value.translate(_BASE64_ESCAPES)
+    return _quoted(value)
 
 
-@lru_cache(maxsize=256)  # the values that need escapes are the constant ones: redirect_uri, scope
+@lru_cache(maxsize=256)  # what is left is constant per listener: redirect_uri, scope
 def _quoted(value: str) -> str:
     return quote(value, safe="")
 
