@@ -31,31 +31,32 @@ class IdentityHeaders:
         self.signer = signer
         self.clock = clock
         self.reuse_seconds = reuse_seconds
-        # (sid, access token, issuer, client) -> (signed token, reusable until): a refresh
+        # (sid, access token, issuer, client) -> (the headers, reusable until): a refresh
         # changes the access token and with it the claims, so the key moves on by itself.
-        self._cache: Lru[tuple[str, str, str, str], tuple[str, float]] = Lru(_CACHE_MAX)
+        self._cache: Lru[tuple[str, str, str, str], tuple[tuple[tuple[str, str], ...], float]] = Lru(_CACHE_MAX)
         self._next_sweep = 0.0
 
-    def for_session(self, session: Session, *, issuer: str, client_id: str) -> list[tuple[str, str]]:
-        return [
-            (ACCESS_TOKEN, session.access_token),
-            (IDENTITY, str(session.claims.get("sub", ""))),
-            (DATA, self.data(session, issuer=issuer, client_id=client_id)),
-        ]
-
-    def data(self, session: Session, *, issuer: str, client_id: str) -> str:
+    def for_session(self, session: Session, *, issuer: str, client_id: str) -> tuple[tuple[str, str], ...]:
+        """The three headers, in ALB's order; the same tuple for a session's requests within
+        a reuse period (built and signed once)."""
         now = self.clock()
         key = (session.sid, session.access_token, issuer, client_id)
         hit = self._cache.get(key)
         if hit is not None and now < hit[1]:
             return hit[0]
         token = self.signer.sign(session.claims, issuer=issuer, client_id=client_id, now=now)
+        headers = ((ACCESS_TOKEN, session.access_token), (IDENTITY, str(session.claims.get("sub", ""))),
+                   (DATA, token))
         if self.reuse_seconds > 0:
             if now >= self._next_sweep:
                 self._drop_expired(now)  # once per reuse period: the cache holds the last period's
                 self._next_sweep = now + self.reuse_seconds
-            self._cache[key] = (token, now + self.reuse_seconds)
-        return token
+            self._cache[key] = (headers, now + self.reuse_seconds)
+        return headers
+
+    def data(self, session: Session, *, issuer: str, client_id: str) -> str:
+        """The signed `x-amzn-oidc-data`."""
+        return self.for_session(session, issuer=issuer, client_id=client_id)[2][1]
 
     def _drop_expired(self, now: float) -> None:
         for key, (_, until) in self._cache.items():
