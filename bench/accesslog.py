@@ -158,13 +158,8 @@ def log_share(collapsed: Path) -> dict[str, Any]:
     prof = _profile_module()
     total = in_log = observer = 0
     by_frame: collections.Counter[str] = collections.Counter()
-    for line in collapsed.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        c = int(count)
+    for frames, c in prof.stacks(collapsed):
         total += c
-        frames = stack.split(";")
         hits = {prof._short(f) for f in frames if any(m in f for m in LOG_FRAMES)}
         if hits:
             in_log += c

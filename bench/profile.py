@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,17 +26,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench as B  # noqa: E402
 
 
+def stacks(collapsed: Path) -> Iterator[tuple[list[str], int]]:
+    """(frames, samples) for each line of py-spy's raw (collapsed) output."""
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            yield stack.split(";"), int(count)
+
+
 def top(collapsed: Path, n: int) -> str:
     selfc: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        c = int(count)
+    for frames, c in stacks(collapsed):
         total += c
-        frames = stack.split(";")
         selfc[_short(frames[-1])] += c
         for f in {_short(f) for f in frames}:
             incl[f] += c
