@@ -29,7 +29,7 @@ from typing import Any
 # The modules beside this script (run as `bench/run`, the script's directory is on sys.path).
 from common import ALBAUTH_KEYS, BASELINE, BENCH, PY, REPO, SCENARIOS, Processes
 from http_login import check_ok
-from measure import Scenario, ab_table, machine_facts, run_ab, run_wrk, summarize, table
+from measure import Scenario, ab_table, machine_facts, peer_table, run_ab, run_wrk, summarize, table
 from servers import Variant, parse_variant, setup
 
 __all__ = ["ALBAUTH_KEYS", "BASELINE", "BENCH", "PY", "REPO", "Processes", "Variant", "main",
@@ -146,6 +146,9 @@ def print_report(args: argparse.Namespace, result: dict[str, Any], out: Path) ->
     print(f"  load average: start {facts['loadavg_start'].split()[:3]}, end {facts['loadavg_end'].split()[:3]}")
     print()
     print(ab_table(result["ab"]) if args.ab else table(result["results"]))
+    if not args.ab and (versus := peer_table(result["results"])):
+        print()
+        print(versus)
     print()
     print(f"written {out.relative_to(REPO) if out.is_relative_to(REPO) else out} ({result['elapsed_s']} s)")
 

@@ -227,3 +227,24 @@ def machine_facts() -> dict[str, Any]:
         "albauth_tree_changes": out(["git", "-C", str(REPO), "status", "--porcelain", "--", "albauth"]),
         "loadavg_start": Path("/proc/loadavg").read_text().strip(),
     }
+
+
+# albauth's scenario and the peer's it answers to (the same kind of session store).
+PEER_PAIRS = (("auth-cookie", "peer-cookie"), ("auth-cookie-w2", "peer-cookie"), ("auth-memory", "peer-cookie"),
+              ("auth-redis", "peer-redis"), ("auth-redis-w2", "peer-redis"))
+
+
+def peer_table(rows: list[dict[str, Any]]) -> str:
+    """albauth against mod_auth_openidc, round by round: req/s and CPU per request."""
+    by_key = {r["key"]: r for r in rows}
+    lines = []
+    for ours, theirs in PEER_PAIRS:
+        a, b = by_key.get(ours), by_key.get(theirs)
+        if a is None or b is None:
+            continue
+        rps = [x["rps"] / y["rps"] for x, y in zip(a["runs"], b["runs"], strict=True)]
+        cpu = [y["cpu_us_per_request"] / x["cpu_us_per_request"] for x, y in zip(a["runs"], b["runs"], strict=True)
+               if x["cpu_us_per_request"]]
+        lines.append(f"  {ours} / {theirs}: req/s x{statistics.median(rps):.2f} (per round "
+                     f"{' '.join(f'{v:.2f}' for v in rps)}), per CPU second x{statistics.median(cpu):.2f}")
+    return "albauth against mod_auth_openidc:\n" + "\n".join(lines) if lines else ""
