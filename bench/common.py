@@ -105,3 +105,17 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], name: str, procs: Proces
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{name} did not listen on {port} within {timeout}s:\n{procs.log_tail(name)}")
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The processes of a process group (field 5 of /proc/<pid>/stat), in pid order."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return sorted(pids)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import BASELINE, BENCH, PY, REPO, signal_group
+from common import BASELINE, BENCH, PY, REPO, group_pids, signal_group
 
 
 @dataclass
@@ -36,17 +36,12 @@ def group_cpu_ns(pgid: int) -> int:
     process in the group: the proxy's own cost, which a busy neighbour does not inflate
     the way it cuts throughput."""
     total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    for pid in group_pids(pgid):
         try:
-            stat = Path(f"/proc/{entry.name}/stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:  # field 5: pgrp
-                continue
-            for task in os.scandir(f"/proc/{entry.name}/task"):
+            for task in os.scandir(f"/proc/{pid}/task"):
                 total += int(Path(f"{task.path}/schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
-            continue
+            continue  # the process or thread ended meanwhile
     return total
 
 

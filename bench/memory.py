@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, UPSTREAM_BODY, Processes
+from common import BENCH, UPSTREAM_BODY, Processes, group_pids
 from flow_servers import Target, start_stack, start_target
 from login_client import failure_kind, full_login, new_browser
 from measure import machine_facts
@@ -85,19 +85,6 @@ def proc_status(pid: int) -> dict[str, Any]:
             out[key + ("" if key == "Threads" else "_kB")] = int(value.split()[0])
     out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
     return out
-
-
-def group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(f"/proc/{entry.name}/stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
-                    pids.append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return sorted(pids)
 
 
 def reading(step: str, target: Target, workers: int) -> dict[str, Any]:

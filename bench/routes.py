@@ -5,12 +5,11 @@ cookie store). The upstream must answer `GET /` with 200 "ok\\n" (the login land
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import Processes, free_port
+from common import Processes, free_port, group_pids
 from http_login import check_ok, login
 from servers import session_env, snapshot_albauth, start_albauth, start_idp, start_nginx
 
@@ -80,19 +79,6 @@ def status_kib(pid: int, field: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
-
-
-def group_pids(pgid: int) -> list[int]:
-    out = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(f"/proc/{entry.name}/stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
-                    out.append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return out
 
 
 def group_hwm_kib(pgid: int) -> int | None:
