@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
+from albauth.auth.provider_network import provider_session
 from albauth.clock import Clock, system_clock
 from albauth.config.model import Settings
 from albauth.contracts import Authenticator, BearerValidator
@@ -141,8 +142,9 @@ class Runtime:
         if self._bearer is None:
             from albauth.auth.jwt_validation import JwtValidator  # only what a config uses is loaded
 
-            self._jwks_http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-            self._bearer = JwtValidator(self._jwks_http, self.clock)
+            # JWKS endpoints are reached as providers are: albauth.ca_file, the outbound proxy.
+            self._jwks_http, proxies = provider_session(settings.ca_file)
+            self._bearer = JwtValidator(self._jwks_http, self.clock, proxies=proxies)
         return self._bearer
 
     async def start(self) -> None:

@@ -25,6 +25,7 @@ from joserfc.jwk import Key
 
 from albauth.auth.errors import InvalidIdToken
 from albauth.auth.idtoken import LEEWAY, UnknownKeyId, import_jwks, peek, verify_signature
+from albauth.auth.provider_network import EnvProxies
 from albauth.config.model import AdditionalClaim, JwtValidationConfig
 from albauth.error_pages import SERVER, alb_error_body
 from albauth.ops.log_values import printable
@@ -58,8 +59,9 @@ class _Jwks:
 
 class JwtValidator:
     def __init__(self, http: aiohttp.ClientSession, clock: Callable[[], float] = time.time, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, proxies: EnvProxies | None = None) -> None:
         self._http = http
+        self._proxies = proxies  # albauth.auth.provider_network: the outbound proxy, as for providers
         self._clock = clock
         self._monotonic = monotonic
         self._jwks: dict[str, _Jwks] = {}
@@ -116,7 +118,10 @@ class JwtValidator:
 
     async def _fetch(self, endpoint: str) -> list[Key]:
         try:
-            async with self._http.get(endpoint, timeout=_FETCH_TIMEOUT, allow_redirects=False) as resp:
+            proxy = self._proxies.for_url(endpoint) if self._proxies else None
+            async with self._http.get(endpoint, timeout=_FETCH_TIMEOUT, allow_redirects=False,
+                                      proxy=proxy.url if proxy else None,
+                                      proxy_headers=proxy.headers if proxy else None) as resp:
                 status = resp.status
                 body = b""
                 while len(body) <= MAX_JWKS_BYTES:

@@ -15,15 +15,19 @@ them and the outbound proxy it goes through.
 from __future__ import annotations
 
 import base64
+import logging
 import ssl
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import aiohttp
 from yarl import URL
 
-__all__ = ["EnvProxies", "Proxy", "provider_ssl_context"]
+__all__ = ["EnvProxies", "Proxy", "provider_session", "provider_ssl_context"]
+
+log = logging.getLogger("albauth")
 
 # NO_PROXY matching as urllib does it (suffixes, `*`, host:port); in CPython, absent from typeshed.
 _bypass: Callable[[str, Mapping[str, str]], bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
@@ -35,6 +39,17 @@ def provider_ssl_context(ca_file: str | None) -> ssl.SSLContext:
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
     return context
+
+
+def provider_session(ca_file: str | None) -> tuple[aiohttp.ClientSession, EnvProxies]:
+    """A pool for calls to providers (token, UserInfo, discovery, JWKS; jwt-validation's JWKS
+    endpoints too), apart from the targets', with the trust and the proxies above. Build it
+    inside the running event loop."""
+    proxies = EnvProxies.from_environment()
+    if proxies:
+        log.info("calls to OpenID providers go through %s", proxies.describe())
+    connector = aiohttp.TCPConnector(ssl=provider_ssl_context(ca_file))
+    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), connector=connector), proxies
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import aiohttp
 from albauth.auth.action import AuthenticateAction
 from albauth.auth.headers import IdentityHeaders
 from albauth.auth.oidc_client import OidcClient
-from albauth.auth.provider_network import EnvProxies, provider_ssl_context
+from albauth.auth.provider_network import EnvProxies, provider_session
 from albauth.auth.refresh import LocalRefresh, RedisRefresh, RefreshCoordinator, SingleFlightRefresher
 from albauth.auth.state import StateCodec
 from albauth.clock import Clock
@@ -98,7 +98,7 @@ def build_authentication(settings: Settings, clock: Clock, metrics: Metrics,
     configs = [r.authenticate for lst in settings.listeners for r in lst.rules if r.authenticate is not None]
     closers: list[Closer] = []
     keys, headers, awaited = _signing(settings.signing, built.redis, secrets, clock, closers)
-    idp_http, proxies = _provider_network(settings.ca_file)
+    idp_http, proxies = provider_session(settings.ca_file)
     clients: dict[str, OidcClient] = {}
     for cfg in configs:
         binding = binding_for(cfg.session_cookie_name, cfg.issuer, cfg.client_id)
@@ -161,16 +161,6 @@ def _start_soon(shared: SharedKeyRing) -> None:
     except RuntimeError:
         return
     shared.start()
-
-
-def _provider_network(ca_file: str | None) -> tuple[aiohttp.ClientSession, EnvProxies]:
-    """Provider calls get their own pool, apart from the targets', with the CAs and the
-    outbound proxy of albauth.auth.provider_network."""
-    proxies = EnvProxies.from_environment()
-    if proxies:
-        log.info("calls to OpenID providers go through %s", proxies.describe())
-    connector = aiohttp.TCPConnector(ssl=provider_ssl_context(ca_file))
-    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), connector=connector), proxies
 
 
 def _client_for(cfg: AuthenticateConfig, http: aiohttp.ClientSession, clock: Clock,

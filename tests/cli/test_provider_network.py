@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import aiohttp
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import unused_port
 from cryptography import x509
@@ -22,8 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from albauth.clock import FakeClock
+from albauth.config.load import load_text
 from albauth.devidp import DevIdP, IdpClient, load_idp_settings
 from tests.alb.conftest import CLIENT_ID, CLIENT_SECRET, StartAlb, Upstream, header
+from tests.auth.test_jwt_validation import EchoUpstream, StartAlbauth, _doc, rsa, token
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
                    "ALL_PROXY", "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "NETRC")
@@ -208,3 +212,50 @@ async def test_netrc_credentials_never_reach_the_provider(start_alb: StartAlb, p
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     assert await _follow_to_upstream(start_alb, upstream, ca_file=private_ca.ca_file)
+
+
+# -- jwt-validation: JWKS endpoints are reached as providers are -------------------------
+
+
+@pytest.fixture
+async def https_jwks(private_ca: PrivateCa) -> AsyncIterator[str]:
+    """A JWKS over HTTPS, its certificate from the private CA."""
+    async def serve(_: web.Request) -> web.Response:
+        return web.json_response({"keys": [rsa("main").as_dict(private=False)]})
+
+    app = web.Application()
+    app.router.add_get("/jwks", serve)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(private_ca.cert_file, private_ca.key_file)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = unused_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
+    yield f"https://127.0.0.1:{port}/jwks"
+    await runner.cleanup()
+
+
+async def _bearer_status(start_albauth: StartAlbauth, echo_upstream: EchoUpstream, jwks_url: str,
+                         **albauth: str) -> int:
+    upstream = await echo_upstream()
+    doc = yaml.safe_load(_doc(jwks_url, str(upstream.make_url("")).rstrip("/")))
+    doc["albauth"].update(albauth)
+    runtime = await start_albauth(load_text(yaml.safe_dump(doc), "api.yaml", {}))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(runtime.urls[0] + "/orders", headers={"Authorization": f"Bearer {token()}"}) as resp:
+            return resp.status
+
+
+async def test_a_jwks_behind_the_private_ca_needs_albauth_ca_file(
+        start_albauth: StartAlbauth, echo_upstream: EchoUpstream, private_ca: PrivateCa, https_jwks: str) -> None:
+    assert await _bearer_status(start_albauth, echo_upstream, https_jwks) == 401
+    assert await _bearer_status(start_albauth, echo_upstream, https_jwks, ca_file=private_ca.ca_file) == 200
+
+
+async def test_jwks_fetches_go_through_the_https_proxy(
+        start_albauth: StartAlbauth, echo_upstream: EchoUpstream, private_ca: PrivateCa, https_jwks: str,
+        connect_proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{connect_proxy.port}")
+    assert await _bearer_status(start_albauth, echo_upstream, https_jwks, ca_file=private_ca.ca_file) == 200
+    jwks_host = https_jwks.split("/")[2]
+    assert [(m, t) for m, t, _ in connect_proxy.requests] == [("CONNECT", jwks_host)]
