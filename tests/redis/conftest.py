@@ -36,7 +36,7 @@ def shared() -> RedisServer:
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
+def redis_server() -> Iterator[RedisServer]:
     """A server of this test's own, which it may stop, pause and restart."""
     srv = RedisServer().start()
     yield srv

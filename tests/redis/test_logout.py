@@ -5,7 +5,7 @@ sessions everywhere, while a forged, expired or misaddressed token revokes nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,13 +38,6 @@ LANDING = "https://app.test/signed-out"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 LOGOUT = {"albauth": {"logout_path": "/oauth2/logout", "post_logout_redirect_uri": LANDING,
                       "backchannel_logout_path": "/oauth2/backchannel-logout"}}
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = RedisServer().start()
-    yield srv
-    srv.close()
 
 
 async def replicas(start_alb: StartAlb, srv: RedisServer) -> tuple[Alb, Alb]:

@@ -45,13 +45,6 @@ async def fail_fast_replica(start_alb: StartAlb, srv: RedisServer, *,
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = RedisServer().start()
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
 def aof_server() -> Iterator[RedisServer]:
     """Every write in the append-only file before its reply (appendfsync always)."""
     srv = RedisServer(persist=True).start()

@@ -264,11 +264,11 @@ async def test_bytes_per_typical_session(store: RedisSessionStore, raw: aioredis
 # --- Redis down, hung, restarted ----------------------------------------------------------
 
 async def test_redis_stopped_is_unavailable_at_once_then_recovers_on_the_same_store(
-        server: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
-    store = RedisSessionStore.from_url(server.url, sealer=sealer, clock=clock)
+        redis_server: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
+    store = RedisSessionStore.from_url(redis_server.url, sealer=sealer, clock=clock)
     session = make_session()
     jar = await saved(store, session, clock)
-    server.stop()
+    redis_server.stop()
     for attempt in (lambda: store.load(jar, NAME, BINDING),
                     lambda: store.save(session, NAME, {}, POLICY, clock()),
                     lambda: store.delete(session)):
@@ -278,7 +278,7 @@ async def test_redis_stopped_is_unavailable_at_once_then_recovers_on_the_same_st
         assert time.monotonic() - started < 1.0
         assert isinstance(caught.value, ConnectionError)
         assert not isinstance(caught.value, SessionInvalid)
-    server.start()  # same port, empty (no persistence): the old session is gone...
+    redis_server.start()  # same port, empty (no persistence): the old session is gone...
     with pytest.raises(SessionInvalid):
         await store.load(jar, NAME, BINDING)
     # A refresh of it does not recreate it (the browser drops the ticket)...
@@ -289,31 +289,31 @@ async def test_redis_stopped_is_unavailable_at_once_then_recovers_on_the_same_st
     await store.close()
 
 
-async def test_a_hung_redis_fails_within_the_default_timeouts(server: RedisServer, sealer: Sealer,
+async def test_a_hung_redis_fails_within_the_default_timeouts(redis_server: RedisServer, sealer: Sealer,
                                                               clock: FakeClock) -> None:
-    store = RedisSessionStore.from_url(server.url, sealer=sealer, clock=clock)
+    store = RedisSessionStore.from_url(redis_server.url, sealer=sealer, clock=clock)
     session = make_session()
     jar = await saved(store, session, clock)
-    server.pause()
+    redis_server.pause()
     started = time.monotonic()
     with pytest.raises(SessionStoreUnavailable):
         await store.load(jar, NAME, BINDING)
     assert 0.9 < time.monotonic() - started < 2.0  # the 1 s read timeout, no backoff
-    server.resume()
+    redis_server.resume()
     assert await store.load(jar, NAME, BINDING) == session
     await store.close()
 
 
-async def test_socket_timeout_from_the_url(server: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
-    store = RedisSessionStore.from_url(f"{server.url}?socket_timeout=0.2", sealer=sealer,
+async def test_socket_timeout_from_the_url(redis_server: RedisServer, sealer: Sealer, clock: FakeClock) -> None:
+    store = RedisSessionStore.from_url(f"{redis_server.url}?socket_timeout=0.2", sealer=sealer,
                                        clock=clock)
     jar = await saved(store, make_session(), clock)
-    server.pause()
+    redis_server.pause()
     started = time.monotonic()
     with pytest.raises(SessionStoreUnavailable):
         await store.load(jar, NAME, BINDING)
     assert time.monotonic() - started < 0.6
-    server.resume()
+    redis_server.resume()
     await store.close()
 
 
@@ -344,18 +344,18 @@ async def test_a_burst_after_a_first_shared_state_command_still_fits_the_pool(sh
     await store.close()
 
 
-async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(server: RedisServer, sealer: Sealer,
+async def test_a_hung_redis_fails_fast_for_requests_queued_behind_the_pool(redis_server: RedisServer, sealer: Sealer,
                                                                           clock: FakeClock) -> None:
-    store = RedisSessionStore.from_url(f"{server.url}?max_connections=2&socket_timeout=0.3",
+    store = RedisSessionStore.from_url(f"{redis_server.url}?max_connections=2&socket_timeout=0.3",
                                        sealer=sealer, clock=clock)
     jar = await saved(store, make_session(), clock)
-    server.pause()
+    redis_server.pause()
     started = time.monotonic()
     results = await asyncio.gather(*[store.load(jar, NAME, BINDING) for _ in range(20)],
                                    return_exceptions=True)
     assert all(isinstance(r, SessionStoreUnavailable) for r in results)
     assert time.monotonic() - started < 1.0
-    server.resume()
+    redis_server.resume()
     await store.close()
 
 

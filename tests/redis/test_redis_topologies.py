@@ -31,19 +31,19 @@ def command(port: int, *args: str) -> bytes:
 
 
 @pytest.fixture
-def sentinel(server: RedisServer) -> Iterator[int]:
-    """A sentinel watching `server` as service `mymaster`; yields its port."""
+def sentinel(redis_server: RedisServer) -> Iterator[int]:
+    """A sentinel watching `redis_server` as service `mymaster`; yields its port."""
     port = free_port()
-    conf = Path(server.dir) / "sentinel.conf"
-    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {server.dir}\n"
-                    f"sentinel monitor mymaster 127.0.0.1 {server.port} 1\n")
+    conf = Path(redis_server.dir) / "sentinel.conf"
+    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {redis_server.dir}\n"
+                    f"sentinel monitor mymaster 127.0.0.1 {redis_server.port} 1\n")
     proc = subprocess.Popen([REDIS_SERVER, str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
     try:
         deadline = time.monotonic() + 10
         while True:
             try:
-                if str(server.port).encode() in command(
+                if str(redis_server.port).encode() in command(
                         port, "SENTINEL", "get-master-addr-by-name", "mymaster"):
                     break
             except OSError:
@@ -92,24 +92,24 @@ async def exercise(store: RedisSessionStore, clock: FakeClock) -> None:
     assert await list_sessions(store) == []
 
 
-async def test_through_sentinel(server: RedisServer, sentinel: int, sealer: Sealer, clock: FakeClock) -> None:
-    server.stop()
-    server.extra = ("--requirepass", "pw")
-    server.start()
+async def test_through_sentinel(redis_server: RedisServer, sentinel: int, sealer: Sealer, clock: FakeClock) -> None:
+    redis_server.stop()
+    redis_server.extra = ("--requirepass", "pw")
+    redis_server.start()
     # A second sentinel that is down: the client asks the next one.
     url = f"redis+sentinel://:pw@127.0.0.1:{free_port()},127.0.0.1:{sentinel}/mymaster/4"
     store = RedisSessionStore.from_url(url, sealer=sealer, clock=clock)
     await exercise(store, clock)
     session = make_session()
     jar = apply({}, await store.save(session, NAME, {}, POLICY, clock()))
-    with redis.Redis(port=server.port, password="pw", db=4) as direct:
+    with redis.Redis(port=redis_server.port, password="pw", db=4) as direct:
         assert direct.keys() and all(k.startswith(b"albauth:") for k in direct.keys())
-    server.stop()  # the master the sentinel names is down: 503, not a hang
+    redis_server.stop()  # the master the sentinel names is down: 503, not a hang
     started = time.monotonic()
     with pytest.raises(SessionStoreUnavailable):
         await store.load(jar, NAME, BINDING)
     assert time.monotonic() - started < 2
-    server.start()  # back (empty: no persistence), found again through the sentinel
+    redis_server.start()  # back (empty: no persistence), found again through the sentinel
     with pytest.raises(SessionInvalid):
         await store.load(jar, NAME, BINDING)
     again = make_session()

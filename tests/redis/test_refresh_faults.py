@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -35,14 +35,6 @@ from tests.redis.redis_watch import Monitor, lock_key, only_sid
 from tests.redis.replicas import ACCESS_TTL, share_cookies, start_replica
 from tests.session.helpers import make_session
 from tests.session.redis_fixtures import RedisServer
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = RedisServer().start()
-    yield srv
-    srv.close()
-
 
 AfterProvider = list[Callable[[], None]]
 

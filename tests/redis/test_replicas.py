@@ -5,7 +5,6 @@ across all of them, and every replica signs with keys that every replica serves.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -36,13 +35,6 @@ from tests.redis.replicas import (
     start_replica,
 )
 from tests.session.redis_fixtures import RedisServer
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = RedisServer().start()
-    yield srv
-    srv.close()
 
 
 async def test_the_callback_may_land_on_another_replica_than_the_redirect(

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-import pytest
 import redis
 
 from albauth.clock import FakeClock
@@ -33,13 +31,6 @@ from tests.redis.redis_watch import Monitor, only_sid
 from tests.redis.replicas import redis_settings, share_cookies, start_replica
 from tests.session.helpers import BINDING, NAME, SECRET, make_session
 from tests.session.redis_fixtures import RedisServer
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = RedisServer().start()
-    yield srv
-    srv.close()
 
 
 def store_of(alb: Alb) -> RedisSessionStore:
