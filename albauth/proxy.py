@@ -134,7 +134,7 @@ def _response_headers(upstream: Connection | Tunnel, extra: Iterable[tuple[str, 
 
 # ALB relays a target's response with the target's `Server` field, or none; aiohttp adds
 # its own (`Python/3.x aiohttp/3.x`) to every response that has none, telling a scanner what
-# runs here. There is no public switch for it: these two drop the one aiohttp added, in the
+# runs here. There is no public switch for it: this drops the one aiohttp added, in the
 # step where aiohttp adds it.
 class _TargetStreamResponse(web.StreamResponse):
     async def _prepare_headers(self) -> None:
@@ -144,12 +144,8 @@ class _TargetStreamResponse(web.StreamResponse):
             self.headers.popall(hdrs.SERVER, None)
 
 
-class _TargetResponse(web.Response):
-    async def _prepare_headers(self) -> None:
-        from_target = hdrs.SERVER in self.headers
-        await super()._prepare_headers()
-        if not from_target:
-            self.headers.popall(hdrs.SERVER, None)
+class _TargetResponse(_TargetStreamResponse, web.Response):
+    """A small response sent whole, with the same Server rule."""
 
 
 def is_websocket_upgrade(request: web.BaseRequest) -> bool:
