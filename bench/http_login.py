@@ -66,15 +66,7 @@ def login(base: str, username: str = "alice") -> str:
     authorize = first.header("Location")
     page = http_request("GET", authorize)
     assert page.status == 200, f"provider login page: {page.status}"
-    form = _Form()
-    form.feed(page.body.decode())
-    fields = dict(form.fields, username=username, password=username, action="login")
-    p = urlsplit(authorize)
-    target = form.action if form.action.startswith("http") else f"{p.scheme}://{p.netloc}{form.action or p.path}"
-    posted = http_request("POST", target, {"Content-Type": "application/x-www-form-urlencoded"},
-                          urlencode(fields).encode())
-    assert posted.status == 302, f"provider form post: {posted.status}: {posted.body[:200]!r}"
-    callback = posted.header("Location")
+    callback = post_login_form(authorize, page, username).header("Location")
     assert callback.startswith(base + "/oauth2/idpresponse"), callback
     cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
     done = http_request("GET", callback, {"Cookie": cookie})
@@ -82,6 +74,27 @@ def login(base: str, username: str = "alice") -> str:
     shards = {k: v for k, v in done.set_cookies().items() if k.startswith(SESSION_COOKIE + "-") and v}
     assert shards, f"no session cookies in {done.headers}"
     return "; ".join(f"{k}={v}" for k, v in sorted(shards.items()))
+
+
+def login_form(authorize: str, page: str, username: str) -> tuple[str, dict[str, str]]:
+    """Where the provider's sign-in page posts, and the fields for `username` (the password
+    is the same): its hidden fields kept."""
+    form = _Form()
+    form.feed(page)
+    fields = dict(form.fields, username=username, password=username, action="login")
+    p = urlsplit(authorize)
+    target = form.action if form.action.startswith("http") else f"{p.scheme}://{p.netloc}{form.action or p.path}"
+    return target, fields
+
+
+def post_login_form(authorize: str, page: Reply, username: str) -> Reply:
+    """The built-in provider's sign-in form, posted as `username` (the password is the same);
+    its 302 to the proxy's callback."""
+    target, fields = login_form(authorize, page.body.decode(), username)
+    posted = http_request("POST", target, {"Content-Type": "application/x-www-form-urlencoded"},
+                          urlencode(fields).encode())
+    assert posted.status == 302, f"provider form post: {posted.status}: {posted.body[:200]!r}"
+    return posted
 
 
 def check_ok(url: str, cookie: str = "") -> None:

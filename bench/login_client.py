@@ -8,11 +8,11 @@ caller shares one, its own connections (keep-alive within the login, like a brow
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp
 from common import SESSION_COOKIE, UPSTREAM_BODY
-from http_login import _Form
+from http_login import login_form
 from peer import PEER_CALLBACK
 
 # Without a browser's Accept, mod_auth_openidc answers 401 instead of redirecting.
@@ -77,11 +77,7 @@ async def login(http: aiohttp.ClientSession, flow: Flow, username: str = "alice"
     async with http.get(authorize, headers=BROWSER_HEADERS, allow_redirects=False) as r:
         page = await r.text()
         _expect(r, 200, "provider login page")
-    form = _Form()
-    form.feed(_form_only(page))
-    fields = dict(form.fields, username=username, password=username, action="login")
-    p = urlsplit(authorize)
-    target = form.action if form.action.startswith("http") else f"{p.scheme}://{p.netloc}{form.action or p.path}"
+    target, fields = login_form(authorize, _form_only(page), username)
     async with http.post(target, data=urlencode(fields), allow_redirects=False,
                          headers={**BROWSER_HEADERS, "Content-Type": "application/x-www-form-urlencoded"}) as r:
         await r.read()

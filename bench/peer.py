@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from common import CLIENT_ID, CLIENT_SECRET, Processes, free_port, wait_port
-from http_login import Reply, _Form, http_request
+from http_login import http_request, post_login_form
 
 MODULES = Path("/usr/lib/apache2/modules")
 PEER_CALLBACK = "/redirect_uri"
@@ -91,7 +91,7 @@ def peer_login(base: str, username: str = "alice") -> str:
     authorize = first.header("Location")
     page = http_request("GET", authorize)
     assert page.status == 200, f"provider login page: {page.status}"
-    posted = _post_login(authorize, page, username)
+    posted = post_login_form(authorize, page, username)
     callback = posted.header("Location")
     assert callback.startswith(base + PEER_CALLBACK), callback
     done = http_request("GET", callback, {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
@@ -99,15 +99,3 @@ def peer_login(base: str, username: str = "alice") -> str:
     session = {k: v for k, v in done.set_cookies().items() if k.startswith("mod_auth_openidc_session") and v}
     assert session, f"no session cookies in {done.headers}"
     return "; ".join(f"{k}={v}" for k, v in sorted(session.items()))
-
-
-def _post_login(authorize: str, page: Reply, username: str) -> Reply:
-    form = _Form()
-    form.feed(page.body.decode())
-    fields = dict(form.fields, username=username, password=username, action="login")
-    p = urlsplit(authorize)
-    target = form.action if form.action.startswith("http") else f"{p.scheme}://{p.netloc}{form.action or p.path}"
-    posted = http_request("POST", target, {"Content-Type": "application/x-www-form-urlencoded"},
-                          urlencode(fields).encode())
-    assert posted.status == 302, f"provider form post: {posted.status}: {posted.body[:200]!r}"
-    return posted
