@@ -44,11 +44,9 @@ def _common_auth_fields(c: Checker, cfg: dict[str, Any], p: str) -> dict[str, An
                           f"{p}.AuthenticationRequestExtraParams")
     if extra is not None:
         out["extra_params"] = extra
-    on_unauth = cfg.get("OnUnauthenticatedRequest", "authenticate")
-    if on_unauth not in ("authenticate", "deny", "allow"):
-        c.issue(f"{p}.OnUnauthenticatedRequest", "must be authenticate, deny or allow")
-        on_unauth = "authenticate"
-    out["on_unauthenticated"] = on_unauth
+    out["on_unauthenticated"] = c.choice(
+        cfg.get("OnUnauthenticatedRequest", "authenticate"), f"{p}.OnUnauthenticatedRequest",
+        ("authenticate", "deny", "allow"), "must be authenticate, deny or allow") or "authenticate"
     return out
 
 
@@ -70,11 +68,10 @@ def _extensions(c: Checker, item: dict[str, Any], p: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not c.mapping(ext, ep, known=_EXTENSION_KEYS, what="setting"):
         return out
-    if "client_auth" in ext:
-        if ext["client_auth"] not in ("post", "basic"):
-            c.issue(f"{ep}.client_auth", "must be post (client_secret_post) or basic (client_secret_basic)")
-        else:
-            out["client_auth"] = ext["client_auth"]
+    if "client_auth" in ext and (auth := c.choice(
+            ext["client_auth"], f"{ep}.client_auth", ("post", "basic"),
+            "must be post (client_secret_post) or basic (client_secret_basic)")):
+        out["client_auth"] = auth
     for flag in ("pkce", "nonce"):
         if flag in ext:
             out[flag] = c.boolean(ext[flag], f"{ep}.{flag}")
@@ -116,11 +113,10 @@ def _static_identity(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, An
 
 def _single_page_apps(c: Checker, ext: dict[str, Any], ep: str, out: dict[str, Any]) -> None:
     """Opt-ins for APIs and single-page apps; each default is ALB's behaviour."""
-    if "claims_source" in ext:
-        if ext["claims_source"] not in ("userinfo", "id_token", "merge"):
-            c.issue(f"{ep}.claims_source", "must be userinfo (ALB), id_token or merge")
-        else:
-            out["claims_source"] = ext["claims_source"]
+    if "claims_source" in ext and (source := c.choice(
+            ext["claims_source"], f"{ep}.claims_source", ("userinfo", "id_token", "merge"),
+            "must be userinfo (ALB), id_token or merge")):
+        out["claims_source"] = source
     for flag in ("xhr_401", "allow_cors_preflight"):
         if flag in ext:
             out[flag] = c.boolean(ext[flag], f"{ep}.{flag}")

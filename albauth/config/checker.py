@@ -95,6 +95,13 @@ class Checker:
             return None
         return f
 
+    def choice(self, value: Any, path: str, allowed: tuple[str, ...], message: str) -> str | None:
+        """`value` when it is one of `allowed`; else the issue `message` at `path`, and None."""
+        if isinstance(value, str) and value in allowed:
+            return value
+        self.issue(path, message)
+        return None
+
     def boolean(self, value: Any, path: str) -> bool:
         if isinstance(value, bool):
             return value

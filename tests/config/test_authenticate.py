@@ -141,3 +141,8 @@ def test_single_page_app_options_are_applied() -> None:
 def test_single_page_app_options_are_checked(key: str, value: Any, reason: str) -> None:
     issue_at(refused(with_rules(a_rule(actions=_with_albauth(**{key: value})))),
              f"listeners[0].Rules[0].Actions[0].albauth.{key}", reason)
+
+
+def test_client_auth_must_be_known() -> None:
+    issue_at(refused(with_rules(a_rule(actions=_with_albauth(client_auth="private_key_jwt")))),
+             "listeners[0].Rules[0].Actions[0].albauth.client_auth", "post (client_secret_post) or basic")
